@@ -1,0 +1,1 @@
+"""CLI, supervisor, admin tools and drills: the user-facing layer over node processes."""

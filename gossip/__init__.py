@@ -1,0 +1,1 @@
+"""Cluster bus state machines (pure): gossip, slot ownership, epochs, failure detection, elections."""

@@ -1,0 +1,1 @@
+"""The rcsim node: RESP server, keyspace, data types, commands, persistence, replication."""

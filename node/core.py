@@ -1,0 +1,177 @@
+"""The dispatcher: ``execute(session, argv)`` -> reply value, in Redis's ``processCommand`` order.
+
+Order of checks (Redis 7.0 ``processCommand``): unknown command or subcommand, arity,
+authentication, commands refused inside MULTI, then queueing inside MULTI, then the call. A
+rejection while a transaction is open flags it, so EXEC answers EXECABORT. Handler errors are
+``RespError`` exceptions; any other exception is a bug in rcsim: it is logged once and answered
+with an error, and the connection and the node carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from node.commands import Command
+from node.protocol.errors import (
+    NoAuthError,
+    RespError,
+    unknown_command,
+    unknown_subcommand,
+    wrong_arity,
+)
+from node.protocol.resp import QUEUED
+from node.session import Session
+
+log = logging.getLogger("rcsim.node")
+
+_MULTI_PASSTHROUGH = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
+
+
+def lookup(session: Session, argv: list[bytes]) -> Command | RespError:
+    """Resolve ``argv`` to a command (or subcommand) and check its arity."""
+    commands = session.node.commands
+    command = commands.get(argv[0])
+    if command is None:
+        command = commands.get(argv[0].lower())
+        if command is None:
+            return unknown_command(argv[0], argv[1:])
+    if command.subcommands:
+        if len(argv) == 1:
+            return wrong_arity(command.name)
+        sub = command.subcommands.get(argv[1].lower())
+        if sub is None:
+            return unknown_subcommand(argv[1], command.name)
+        command = sub
+    spec = command.spec
+    arity = spec.arity
+    if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
+        return wrong_arity(command.name)
+    return command
+
+
+def execute(session: Session, argv: list[bytes]) -> object:
+    """Run one request and return its reply value (see ``node.protocol.resp.encode``)."""
+    command = lookup(session, argv)
+    if type(command) is not Command:
+        return _reject(session, command)  # type: ignore[arg-type]
+    if not session.authenticated and not command.no_auth:
+        return _reject(session, NoAuthError())
+    if session.multi is not None:
+        if command.no_multi:
+            return _reject(session, RespError("ERR Command not allowed inside a transaction"))
+        if argv[0].lower() not in _MULTI_PASSTHROUGH:
+            session.multi.append((command, argv))
+            return QUEUED
+    return call(session, command, argv)
+
+
+def call(session: Session, command: Command, argv: list[bytes]) -> object:
+    """Invoke a handler with statistics, SLOWLOG and MONITOR bookkeeping (Redis's ``call``)."""
+    node = session.node
+    if node.monitors and not command.skip_monitor:
+        _feed_monitors(session, argv)
+    clock = node.monotonic_us
+    started = clock()
+    try:
+        reply = command.handler(session, argv)
+    except RespError as error:
+        reply = error
+    except Exception as error:  # a bug in rcsim: never let it take the node down
+        log.exception("internal error running %r", argv[:1])
+        reply = RespError(f"ERR internal error in rcsim: {type(error).__name__}: {error}")
+    duration = clock() - started
+    stats = command.stats
+    stats[0] += 1
+    stats[1] += duration
+    if isinstance(reply, RespError):
+        stats[3] += 1
+        _count_error(node, reply)
+    elif command.is_write:
+        node.dirty += 1
+    node.stats.total_commands_processed += 1
+    session.last_command = command.name_bytes
+    if duration > node.slowlog_threshold_us >= 0 and not command.skip_slowlog:
+        _slowlog_push(session, argv, duration)
+    return reply
+
+
+def _reject(session: Session, error: RespError) -> RespError:
+    if session.multi is not None:
+        session.multi_error = True
+    _count_error(session.node, error)
+    return error
+
+
+def _count_error(node, error: RespError) -> None:
+    stats = node.stats
+    stats.total_error_replies += 1
+    prefix = error.text.split(" ", 1)[0]
+    stats.errors[prefix] = stats.errors.get(prefix, 0) + 1
+
+
+def _slowlog_push(session: Session, argv: list[bytes], duration_us: int) -> None:
+    from node.state import SlowlogEntry
+
+    node = session.node
+    if node.slowlog_max_len <= 0:
+        return
+    # Redis keeps at most 32 arguments and 128 bytes per argument in a slowlog entry.
+    shown = [
+        a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in argv[:32]
+    ]
+    if len(argv) > 32:
+        shown[31] = b"... (%d more arguments)" % (len(argv) - 31)
+    node.slowlog.appendleft(
+        SlowlogEntry(
+            node.slowlog_next_id,
+            node.now_ms // 1000,
+            duration_us,
+            shown,
+            session.addr,
+            session.name,
+        )
+    )
+    node.slowlog_next_id += 1
+    while len(node.slowlog) > node.slowlog_max_len:
+        node.slowlog.pop()
+
+
+def _feed_monitors(session: Session, argv: list[bytes]) -> None:
+    """MONITOR line: ``+<unix.micro> [<db> <addr>] "arg" "arg"`` with C-style escapes."""
+    node = session.node
+    now = node.now_ms
+    quoted = " ".join(_repr_arg(a) for a in argv)
+    line = b"+%d.%06d [%d %s] %s\r\n" % (
+        now // 1000,
+        (now % 1000) * 1000,
+        session.db_index,
+        session.addr.encode(),
+        quoted.encode("latin-1"),
+    )
+    for monitor in list(node.monitors):
+        if monitor is not session:
+            monitor.push_out_of_band(line)
+
+
+def _repr_arg(arg: bytes) -> str:
+    """Redis's ``sdscatrepr``: printable bytes as is, escapes for the rest."""
+    out = ['"']
+    for c in arg:
+        if c in (34, 92):
+            out.append("\\" + chr(c))
+        elif c == 10:
+            out.append("\\n")
+        elif c == 13:
+            out.append("\\r")
+        elif c == 9:
+            out.append("\\t")
+        elif c == 7:
+            out.append("\\a")
+        elif c == 8:
+            out.append("\\b")
+        elif 32 <= c < 127:
+            out.append(chr(c))
+        else:
+            out.append("\\x%02x" % c)
+    out.append('"')
+    return "".join(out)

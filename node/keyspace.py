@@ -1,0 +1,252 @@
+"""One logical database: keys, values, expiry, a per-slot key index and WATCH bookkeeping.
+
+Theory of operation
+-------------------
+* ``data`` maps key -> value. Strings are ``bytes`` (``bytearray`` once APPEND/SETRANGE mutate them,
+  which is also what makes OBJECT ENCODING say ``raw``); other types are objects with a
+  ``type_name`` attribute (see ``node.types``).
+* ``expires`` maps key -> absolute unix time in ms. Expiry is lazy (every lookup checks it) and
+  active: ``active_expire_cycle`` samples keys with a TTL, like Redis's ``activeExpireCycle``,
+  bounded by a number of keys per call (cores never read a clock, so the budget is a count).
+* ``_slot_keys[slot]`` is the set of keys in each of the 16,384 cluster slots, so
+  COUNTKEYSINSLOT / GETKEYSINSLOT are O(keys in slot) and SCAN can use the slot as its cursor:
+  a whole slot is returned at once, so a key present for a whole scan is always returned,
+  whatever is inserted or deleted meanwhile (Redis's SCAN guarantee).
+* ``watchers`` maps a watched key to the sessions watching it; every write calls ``touch`` so
+  their EXEC fails, as Redis's ``signalModifiedKey``/``touchWatchedKey`` do.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+
+from node.protocol.keyslot import SLOT_COUNT, key_slot
+
+ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
+ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT = 10
+ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE = 2000
+
+# Approximate per-key overheads (dict entry, key object, value header) for INFO memory figures.
+KEY_OVERHEAD_BYTES = 96
+
+
+def value_size(value: object) -> int:
+    """An estimate of the memory a value uses (strings exactly, containers via their own hook)."""
+    if type(value) is bytes or type(value) is bytearray:
+        return len(value)  # type: ignore[arg-type]
+    estimate: Callable[[], int] | None = getattr(value, "memory_usage", None)
+    return estimate() if estimate else 64
+
+
+class Database:
+    __slots__ = (
+        "_slot_keys",
+        "_ttl_keys",
+        "_ttl_pos",
+        "data",
+        "expires",
+        "id",
+        "on_expired",
+        "used_bytes",
+        "watchers",
+    )
+
+    def __init__(self, db_id: int) -> None:
+        self.id = db_id
+        self.data: dict[bytes, object] = {}
+        self.expires: dict[bytes, int] = {}
+        self._slot_keys: list[set[bytes] | None] = [None] * SLOT_COUNT
+        self._ttl_keys: list[bytes] = []
+        self._ttl_pos: dict[bytes, int] = {}
+        self.watchers: dict[bytes, set] = {}
+        self.used_bytes = 0
+        # Called with (db, key) when a key expires, so replication/AOF can emit a DEL later on.
+        self.on_expired: Callable[[Database, bytes], None] | None = None
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def lookup(self, key: bytes, now_ms: int) -> object | None:
+        """The live value of ``key`` or None, expiring it first if its time has come."""
+        if self.expires and key in self.expires and self.expires[key] <= now_ms:
+            self._expire(key)
+            return None
+        return self.data.get(key)
+
+    def exists(self, key: bytes, now_ms: int) -> bool:
+        return self.lookup(key, now_ms) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        return self.expires.get(key)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: object, keep_ttl: bool = False) -> None:
+        """Store ``value``; like Redis's ``setKey`` this clears the TTL unless ``keep_ttl``."""
+        data = self.data
+        old = data.get(key)
+        if old is None:
+            slot = key_slot(key)
+            members = self._slot_keys[slot]
+            if members is None:
+                members = self._slot_keys[slot] = set()
+            members.add(key)
+            self.used_bytes += KEY_OVERHEAD_BYTES + len(key) + value_size(value)
+        else:
+            self.used_bytes += value_size(value) - value_size(old)
+            if not keep_ttl and self.expires and key in self.expires:
+                self._drop_ttl(key)
+        data[key] = value
+        if self.watchers:
+            self.touch(key)
+
+    def replace_value(self, key: bytes, value: object) -> None:
+        """Swap the value of an existing key in place (TTL kept), e.g. after INCR or APPEND."""
+        old = self.data[key]
+        self.used_bytes += value_size(value) - value_size(old)
+        self.data[key] = value
+        if self.watchers:
+            self.touch(key)
+
+    def delete(self, key: bytes) -> bool:
+        value = self.data.pop(key, None)
+        if value is None:
+            return False
+        self.used_bytes -= KEY_OVERHEAD_BYTES + len(key) + value_size(value)
+        members = self._slot_keys[key_slot(key)]
+        if members is not None:
+            members.discard(key)
+        if self.expires and key in self.expires:
+            self._drop_ttl(key)
+        if self.watchers:
+            self.touch(key)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        if key not in self.expires:
+            self._ttl_pos[key] = len(self._ttl_keys)
+            self._ttl_keys.append(key)
+        self.expires[key] = when_ms
+        if self.watchers:
+            self.touch(key)
+
+    def persist(self, key: bytes) -> bool:
+        if key in self.expires:
+            self._drop_ttl(key)
+            if self.watchers:
+                self.touch(key)
+            return True
+        return False
+
+    def flush(self) -> None:
+        if self.watchers:
+            for key in list(self.watchers):
+                if key in self.data:
+                    self.touch(key)
+        self.data = {}
+        self.expires = {}
+        self._slot_keys = [None] * SLOT_COUNT
+        self._ttl_keys = []
+        self._ttl_pos = {}
+        self.used_bytes = 0
+
+    def touch(self, key: bytes) -> None:
+        """Invalidate every WATCH on ``key`` (the watching sessions' EXEC will fail)."""
+        sessions = self.watchers.get(key)
+        if sessions:
+            for session in sessions:
+                session.watch_dirty = True
+
+    def swap_contents(self, other: Database) -> None:
+        """SWAPDB: exchange data with ``other``; watchers stay with their db number, as in Redis."""
+        for name in ("data", "expires", "_slot_keys", "_ttl_keys", "_ttl_pos", "used_bytes"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs)
+            setattr(other, name, mine)
+
+    # -- expiry --------------------------------------------------------------------------
+
+    def _drop_ttl(self, key: bytes) -> None:
+        del self.expires[key]
+        pos = self._ttl_pos.pop(key)
+        last = self._ttl_keys.pop()
+        if last != key:
+            self._ttl_keys[pos] = last
+            self._ttl_pos[last] = pos
+
+    def _expire(self, key: bytes) -> None:
+        self.delete(key)
+        if self.on_expired is not None:
+            self.on_expired(self, key)
+
+    def active_expire_cycle(self, now_ms: int, rng: random.Random) -> int:
+        """Sample keys with a TTL and delete the expired ones; repeat while more than 10% of a
+        sample was stale, up to ``ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE`` keys. Returns keys expired."""
+        expired = checked = 0
+        while self._ttl_keys and checked < ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE:
+            sample = min(ACTIVE_EXPIRE_KEYS_PER_LOOP, len(self._ttl_keys))
+            stale = 0
+            for _ in range(sample):
+                if not self._ttl_keys:
+                    break
+                key = self._ttl_keys[rng.randrange(len(self._ttl_keys))]
+                if self.expires[key] <= now_ms:
+                    self._expire(key)
+                    stale += 1
+            checked += sample
+            expired += stale
+            if stale * 100 <= sample * ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT:
+                break
+        return expired
+
+    # -- slots, scan, sampling -----------------------------------------------------------
+
+    def keys_in_slot(self, slot: int) -> set[bytes]:
+        return self._slot_keys[slot] or set()
+
+    def count_keys_in_slot(self, slot: int) -> int:
+        members = self._slot_keys[slot]
+        return len(members) if members else 0
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """Return whole slots, starting at slot ``cursor``, until at least ``count`` keys are
+        collected. The next cursor is the next slot to visit, or 0 when done."""
+        keys: list[bytes] = []
+        slot_keys = self._slot_keys
+        slot = cursor
+        visited = 0
+        # Visit at most 10*count empty slots per call, as Redis bounds empty buckets per SCAN.
+        while slot < SLOT_COUNT and len(keys) < count and visited < max(count * 10, 100):
+            members = slot_keys[slot]
+            if members:
+                keys.extend(members)
+            slot += 1
+            visited += 1
+        return (slot if slot < SLOT_COUNT else 0), keys
+
+    def random_key(self, rng: random.Random, now_ms: int) -> bytes | None:
+        """A random live key. Like Redis, gives up on expired picks after a bounded number of tries."""
+        data = self.data
+        for _ in range(100):
+            if not data:
+                return None
+            # dict has no O(1) random access; sample a non-empty slot, then a key within it.
+            key = self._random_key_fast(rng)
+            if self.lookup(key, now_ms) is not None:
+                return key
+        return None
+
+    def _random_key_fast(self, rng: random.Random) -> bytes:
+        if len(self.data) < 64:
+            return rng.choice(list(self.data))
+        slot_keys = self._slot_keys
+        while True:
+            members = slot_keys[rng.randrange(SLOT_COUNT)]
+            if members:
+                return rng.choice(tuple(members))
+
+    def iter_keys(self) -> Iterator[bytes]:
+        return iter(list(self.data))

@@ -1,0 +1,106 @@
+"""Per-connection client state, shared by the dispatcher and the command handlers (the ``ctx``).
+
+Handlers receive the session as ``ctx`` and reach the node through ``ctx.node`` and the selected
+database through ``ctx.db``. The driver owns the socket; the session only holds what Redis keeps
+in its ``client`` struct and a queue of out-of-band bytes (MONITOR lines, pushes) for the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from node.keyspace import Database
+    from node.state import NodeState
+
+
+class Session:
+    __slots__ = (
+        "addr",
+        "asking",
+        "authenticated",
+        "close_after_reply",
+        "created_ms",
+        "db",
+        "db_index",
+        "flags",
+        "id",
+        "killed",
+        "laddr",
+        "last_command",
+        "last_interaction_ms",
+        "lib_name",
+        "lib_ver",
+        "monitor",
+        "multi",
+        "multi_error",
+        "name",
+        "no_evict",
+        "node",
+        "notify",
+        "out_queue",
+        "parser_auth_pending",
+        "readonly",
+        "reply_mode",
+        "reply_skip",
+        "resp3",
+        "user",
+        "watch_dirty",
+        "watched",
+    )
+
+    def __init__(self, node: NodeState, client_id: int, addr: str = "", laddr: str = "") -> None:
+        self.node = node
+        self.id = client_id
+        self.addr = addr
+        self.laddr = laddr
+        self.db_index = 0
+        self.db: Database = node.dbs[0]
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.user = b"default"
+        self.authenticated = not node.requirepass
+        self.parser_auth_pending = bool(node.requirepass)
+        self.multi: list[tuple] | None = None
+        self.multi_error = False
+        self.watched: list[tuple[Database, bytes, bool]] = []
+        self.watch_dirty = False
+        self.asking = False
+        self.readonly = False
+        self.close_after_reply = False
+        self.killed = False
+        self.monitor = False
+        self.no_evict = False
+        self.reply_mode = b"on"  # on | off | skip (CLIENT REPLY)
+        # CLIENT REPLY SKIP: replies still to drop (the SKIP command's own and the next one).
+        self.reply_skip = 0
+        self.flags = ""
+        self.created_ms = node.now_ms
+        self.last_interaction_ms = node.now_ms
+        self.last_command = b"NULL"
+        self.out_queue: list[bytes] = []
+        # Set by the driver: wakes the connection's writer when out_queue gets bytes.
+        self.notify: Callable[[], None] | None = None
+
+    def select(self, index: int) -> None:
+        self.db_index = index
+        self.db = self.node.dbs[index]
+
+    def push_out_of_band(self, data: bytes) -> None:
+        """Queue bytes that are not the reply to this client's own command (MONITOR, pushes)."""
+        self.out_queue.append(data)
+        if self.notify is not None:
+            self.notify()
+
+    def unwatch_all(self) -> None:
+        for db, key, _expired in self.watched:
+            sessions = db.watchers.get(key)
+            if sessions is not None:
+                sessions.discard(self)
+                if not sessions:
+                    del db.watchers[key]
+        self.watched = []
+        self.watch_dirty = False

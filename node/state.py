@@ -1,0 +1,136 @@
+"""Everything one node knows outside a single connection: databases, config, clients, statistics.
+
+This is the node's pure core state. The driver sets ``now_ms`` (wall-clock unix ms, from the
+runtime) before executing a batch of commands and drains ``events`` (requests it must carry out:
+close a client, shut down) afterwards. Nothing here awaits or reads a clock by itself;
+``monotonic_us`` is injected by the driver for SLOWLOG and LATENCY timings.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from node.config import Config
+from node.keyspace import Database
+
+REDIS_VERSION = "7.0.15"
+RCSIM_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class CloseClient:
+    """Event: the driver must close this client's connection (CLIENT KILL, QUIT handled inline)."""
+
+    client_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFor:
+    """Event: the driver must block the whole node for ``ms`` (DEBUG SLEEP), as Redis does."""
+
+    ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Event: the driver must stop the node (SHUTDOWN)."""
+
+    save: bool
+
+
+@dataclass(slots=True)
+class SlowlogEntry:
+    id: int
+    timestamp_s: int
+    duration_us: int
+    argv: list[bytes]
+    addr: str
+    name: bytes
+
+
+@dataclass(slots=True)
+class Stats:
+    total_connections_received: int = 0
+    total_commands_processed: int = 0
+    rejected_connections: int = 0
+    expired_keys: int = 0
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    total_net_input_bytes: int = 0
+    total_net_output_bytes: int = 0
+    total_error_replies: int = 0
+    unexpected_error_replies: int = 0
+    # command name -> [calls, usec, rejected_calls, failed_calls]
+    commands: dict[str, list[int]] = field(default_factory=dict)
+    # error prefix -> count (INFO errorstats)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class NodeState:
+    def __init__(
+        self,
+        config: Config,
+        rng: random.Random | None = None,
+        monotonic_us: Callable[[], int] | None = None,
+        now_ms: int = 0,
+    ) -> None:
+        from node.commands import build_command_table
+
+        self.config = config
+        self.rng = rng or random.Random()
+        self.monotonic_us = monotonic_us or (lambda: 0)
+        self.now_ms = now_ms
+        self.start_ms = now_ms
+        self.run_id = "%040x" % self.rng.getrandbits(160)
+        self.dbs = [Database(i) for i in range(config.get_int("databases"))]
+        for db in self.dbs:
+            db.on_expired = self._on_key_expired
+        self.clients: dict[int, object] = {}
+        self.next_client_id = 1
+        self.stats = Stats()
+        self.commands = build_command_table()
+        self.events: list[object] = []
+        self.monitors: set = set()
+        self.slowlog: deque[SlowlogEntry] = deque()
+        self.slowlog_next_id = 0
+        self.latency_events: dict[str, deque] = {}
+        self.dirty = 0
+        self.last_save_s = now_ms // 1000
+        self.paused_until_ms = 0
+        self.pause_writes_only = False
+        self.tcp_port = config.get_int("port")
+        self.apply_config()
+
+    # -- configuration -------------------------------------------------------------------
+
+    def apply_config(self) -> None:
+        """Refresh the attributes the hot path reads, after start-up or CONFIG SET."""
+        self.requirepass = self.config.get("requirepass")
+        self.slowlog_threshold_us = self.config.get_int("slowlog-log-slower-than")
+        self.slowlog_max_len = self.config.get_int("slowlog-max-len")
+        self.latency_threshold_ms = self.config.get_int("latency-monitor-threshold")
+        self.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len")
+        self.cluster_enabled = self.config.get_bool("cluster-enabled")
+
+    # -- clients -------------------------------------------------------------------------
+
+    def new_client_id(self) -> int:
+        client_id = self.next_client_id
+        self.next_client_id += 1
+        return client_id
+
+    # -- expiry --------------------------------------------------------------------------
+
+    def _on_key_expired(self, db: Database, key: bytes) -> None:
+        self.stats.expired_keys += 1
+
+    def active_expire(self) -> int:
+        """One active-expiry cycle over every database (driven by the driver's tick, ``hz`` times
+        a second)."""
+        return sum(db.active_expire_cycle(self.now_ms, self.rng) for db in self.dbs if db.expires)
+
+    def key_count(self) -> int:
+        return sum(len(db) for db in self.dbs)

@@ -1,0 +1,1 @@
+"""Smart cluster client and RESP proxy (learn topology as real clients do)."""

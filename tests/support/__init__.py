@@ -1,0 +1,1 @@
+"""Shared test helpers: start and stop server processes, talk raw RESP."""
