@@ -40,6 +40,7 @@ class Differ:
         self.ours = RawClient(ours_port)
         self.theirs = RawClient(theirs_port)
         self.ours_port, self.theirs_port = ours_port, theirs_port
+        self.protocol = 2
 
     def close(self) -> None:
         self.ours.close()
@@ -75,9 +76,13 @@ class Differ:
         self.theirs.call("HELLO", "3")
 
 
-@pytest.fixture
-def diff(rcsim_node, redis_node):
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def diff(request, rcsim_node, redis_node):
+    """A Differ on fresh connections to both servers, both flushed, in RESP2 and then RESP3."""
     differ = Differ(rcsim_node.port, redis_node.port)
+    differ.protocol = request.param
+    if request.param == 3:
+        differ.resp3()
     differ.check("FLUSHALL")
     yield differ
     differ.close()
