@@ -114,6 +114,7 @@ class NodeState:
         self.latency_threshold_ms = self.config.get_int("latency-monitor-threshold")
         self.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len")
         self.cluster_enabled = self.config.get_bool("cluster-enabled")
+        self.client_idle_timeout_s = self.config.get_int("timeout")
 
     # -- clients -------------------------------------------------------------------------
 

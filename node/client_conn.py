@@ -1,0 +1,118 @@
+"""One client connection, sans I/O: bytes in, reply bytes out.
+
+Theory of operation
+-------------------
+``feed(data)`` parses ``data`` into requests, runs each through ``core.execute`` and returns all
+the reply bytes of that read, joined, so the driver sends them with one write (Redis's batching
+of replies per read). It never awaits: drivers own sockets, timers and waiting.
+
+Two things make a connection wait, and both are kept here as state the driver can poll:
+
+* **CLIENT PAUSE.** While ``node.paused_until_ms`` is in the future, a request the pause covers
+  (every request for ALL, writes for WRITE) and everything after it stay in ``pending``;
+  ``resume()`` runs them once the pause is over.
+* **Closing.** ``close_after_flush`` is set by QUIT, a protocol error (after its error reply) and
+  CLIENT KILL; the driver closes the socket once the output is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from node import core
+from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, RequestParser, encode
+from node.session import Session
+from node.state import NodeState
+
+log = logging.getLogger("rcsim.node")
+
+
+class ClientConnection:
+    __slots__ = ("close_after_flush", "node", "parser", "pending", "session")
+
+    def __init__(self, node: NodeState, session: Session) -> None:
+        self.node = node
+        self.session = session
+        self.parser = RequestParser(max_bulk_len=node.proto_max_bulk_len)
+        self.pending: deque[list[bytes]] = deque()
+        self.close_after_flush = False
+
+    def feed(self, data: bytes) -> bytes:
+        """Run every complete request in ``data``; return the replies to send (maybe b"")."""
+        session = self.session
+        parser = self.parser
+        parser.auth_pending = session.parser_auth_pending
+        protocol_error = None
+        try:
+            requests = parser.feed(data)
+        except ProtocolError as error:
+            requests, protocol_error = error.requests, error
+        except QueryBufferLimitExceeded:
+            log.warning("closing client %s that reached max query buffer length", session.addr)
+            self.close_after_flush = True
+            return b""
+        if self.pending or self.node.paused_until_ms:
+            self.pending.extend(requests)
+            out = self._run_pending()
+        else:
+            out = self._run(requests)
+        if protocol_error is not None and not self.close_after_flush:
+            log.info("Protocol error (%s) from client: %s", protocol_error.message, session.addr)
+            if self.pending:
+                self.pending.clear()
+            out += protocol_error.reply
+            self.close_after_flush = True
+        return out
+
+    def _run(self, requests: list[list[bytes]]) -> bytes:
+        session = self.session
+        execute = core.execute
+        out = []
+        for argv in requests:
+            reply = execute(session, argv)
+            if session.reply_skip or session.reply_mode != b"on":
+                if session.reply_skip:
+                    session.reply_skip -= 1
+            else:
+                out.append(encode(reply, session.resp3))
+            if session.close_after_reply or session.killed:
+                self.close_after_flush = True
+                break
+        if len(out) == 1:
+            return out[0]
+        return b"".join(out)
+
+    @property
+    def waiting_for_pause(self) -> bool:
+        return bool(self.pending)
+
+    def resume(self) -> bytes:
+        """Run requests held by CLIENT PAUSE, as far as the pause now allows."""
+        return self._run_pending() if self.pending else b""
+
+    def _run_pending(self) -> bytes:
+        node = self.node
+        pending = self.pending
+        out = []
+        while pending and not self.close_after_flush:
+            if node.paused_until_ms > node.now_ms and self._paused(pending[0]):
+                break
+            out.append(self._run([pending.popleft()]))
+        return b"".join(out)
+
+    def _paused(self, argv: list[bytes]) -> bool:
+        node = self.node
+        if not node.pause_writes_only:
+            return True
+        command = node.commands.get(argv[0]) or node.commands.get(argv[0].lower())
+        # PAUSE WRITE also holds EVAL/EXEC-like commands in Redis; writes are what matters here.
+        return command is not None and command.is_write
+
+    def closed(self) -> None:
+        """Forget this client everywhere in the node (WATCHes, MONITOR, client list)."""
+        session = self.session
+        session.unwatch_all()
+        node = self.node
+        node.monitors.discard(session)
+        node.clients.pop(session.id, None)
