@@ -89,7 +89,11 @@ def parse_args(argv: list[str]) -> Config:
 async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Bind, report the bound ports through ``task_status``, and serve until cancelled or SHUTDOWN."""
     node = NodeState(
-        config, rng=runtime.rng, monotonic_us=runtime.monotonic_us, now_ms=runtime.wall_ms()
+        config,
+        rng=runtime.rng,
+        monotonic_us=runtime.monotonic_us,
+        monotonic_ns=runtime.monotonic_ns,
+        now_ms=runtime.wall_ms(),
     )
     listeners = []
     port = config.get_int("port")

@@ -21,7 +21,13 @@ import logging
 from collections import deque
 
 from node import core
-from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, RequestParser, encode
+from node.protocol.resp import (
+    ProtocolError,
+    QueryBufferLimitExceeded,
+    Raw,
+    RequestParser,
+    encode,
+)
 from node.session import Session
 from node.state import NodeState
 
@@ -69,13 +75,23 @@ class ClientConnection:
         session = self.session
         execute = core.execute
         out = []
+        append = out.append
         for argv in requests:
             reply = execute(session, argv)
             if session.reply_skip or session.reply_mode != b"on":
                 if session.reply_skip:
                     session.reply_skip -= 1
             else:
-                out.append(encode(reply, session.resp3))
+                # The commonest reply shapes are encoded inline; ``encode`` does the rest.
+                t = type(reply)
+                if t is Raw:
+                    append(reply.data)  # type: ignore[union-attr]
+                elif t is bytes:
+                    append(b"$%d\r\n%s\r\n" % (len(reply), reply))  # type: ignore[arg-type]
+                elif t is int:
+                    append(b":%d\r\n" % reply)  # type: ignore[str-format]
+                else:
+                    append(encode(reply, session.resp3))
             if session.close_after_reply or session.killed:
                 self.close_after_flush = True
                 break

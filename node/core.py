@@ -35,13 +35,13 @@ def lookup(session: Session, argv: list[bytes]) -> Command | RespError:
         command = commands.get(argv[0].lower())
         if command is None:
             return unknown_command(argv[0], argv[1:])
-    if command.subcommands:
-        if len(argv) == 1:
-            return wrong_arity(command.name)
+    if command.subcommands and len(argv) > 1:
         sub = command.subcommands.get(argv[1].lower())
         if sub is None:
             return unknown_subcommand(argv[1], command.name)
         command = sub
+    elif command.handler is None:
+        return wrong_arity(command.name)  # a bare container with no behaviour of its own
     spec = command.spec
     arity = spec.arity
     if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
@@ -50,10 +50,22 @@ def lookup(session: Session, argv: list[bytes]) -> Command | RespError:
 
 
 def execute(session: Session, argv: list[bytes]) -> object:
-    """Run one request and return its reply value (see ``node.protocol.resp.encode``)."""
-    command = lookup(session, argv)
-    if type(command) is not Command:
-        return _reject(session, command)  # type: ignore[arg-type]
+    """Run one request and return its reply value (see ``node.protocol.resp.encode``).
+
+    This is the hot path: the common case (a known command with the right arity, an
+    authenticated client outside MULTI) runs the handler inline with its bookkeeping, without
+    going through ``lookup`` and ``call``.
+    """
+    node = session.node
+    command = node.commands.get(argv[0])
+    if (
+        command is None
+        or command.subcommands
+        or (len(argv) != command.arity if command.arity >= 0 else len(argv) < command.min_args)
+    ):
+        command = lookup(session, argv)
+        if type(command) is not Command:
+            return _reject(session, command)  # type: ignore[arg-type]
     if not session.authenticated and not command.no_auth:
         return _reject(session, NoAuthError())
     if session.multi is not None:
@@ -62,37 +74,65 @@ def execute(session: Session, argv: list[bytes]) -> object:
         if argv[0].lower() not in _MULTI_PASSTHROUGH:
             session.multi.append((command, argv))
             return QUEUED
-    return call(session, command, argv)
-
-
-def call(session: Session, command: Command, argv: list[bytes]) -> object:
-    """Invoke a handler with statistics, SLOWLOG and MONITOR bookkeeping (Redis's ``call``)."""
-    node = session.node
     if node.monitors and not command.skip_monitor:
         _feed_monitors(session, argv)
-    clock = node.monotonic_us
+    clock = node.monotonic_ns
     started = clock()
     try:
         reply = command.handler(session, argv)
     except RespError as error:
         reply = error
+        command.stats[3] += 1
+        _count_error(node, error)
     except Exception as error:  # a bug in rcsim: never let it take the node down
-        log.exception("internal error running %r", argv[:1])
-        reply = RespError(f"ERR internal error in rcsim: {type(error).__name__}: {error}")
+        reply = _internal_error(argv, error)
+        command.stats[3] += 1
+    else:
+        if command.is_write:
+            node.dirty += 1
     duration = clock() - started
     stats = command.stats
     stats[0] += 1
     stats[1] += duration
-    if isinstance(reply, RespError):
-        stats[3] += 1
-        _count_error(node, reply)
-    elif command.is_write:
-        node.dirty += 1
-    node.stats.total_commands_processed += 1
     session.last_command = command.name_bytes
-    if duration > node.slowlog_threshold_us >= 0 and not command.skip_slowlog:
-        _slowlog_push(session, argv, duration)
+    if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
+        _slowlog_push(session, argv, duration // 1000)
     return reply
+
+
+def call(session: Session, command: Command, argv: list[bytes]) -> object:
+    """Invoke a resolved command with statistics, SLOWLOG and MONITOR bookkeeping (Redis's
+    ``call``); used by EXEC for queued commands."""
+    node = session.node
+    if node.monitors and not command.skip_monitor:
+        _feed_monitors(session, argv)
+    clock = node.monotonic_ns
+    started = clock()
+    try:
+        reply = command.handler(session, argv)
+    except RespError as error:
+        reply = error
+        command.stats[3] += 1
+        _count_error(node, error)
+    except Exception as error:
+        reply = _internal_error(argv, error)
+        command.stats[3] += 1
+    else:
+        if command.is_write:
+            node.dirty += 1
+    duration = clock() - started
+    stats = command.stats
+    stats[0] += 1
+    stats[1] += duration
+    session.last_command = command.name_bytes
+    if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
+        _slowlog_push(session, argv, duration // 1000)
+    return reply
+
+
+def _internal_error(argv: list[bytes], error: Exception) -> RespError:
+    log.exception("internal error running %r", argv[:1])
+    return RespError(f"ERR internal error in rcsim: {type(error).__name__}: {error}")
 
 
 def _reject(session: Session, error: RespError) -> RespError:

@@ -33,8 +33,10 @@ class Command:
     """A served command: Redis's row, our handler, and its INFO commandstats counters."""
 
     __slots__ = (
+        "arity",
         "handler",
         "is_write",
+        "min_args",
         "name",
         "name_bytes",
         "no_auth",
@@ -54,13 +56,15 @@ class Command:
         self.name_bytes = spec.name.encode()
         self.parent = parent
         self.subcommands: dict[bytes, Command] = {}
+        self.arity = spec.arity
+        self.min_args = -spec.arity if spec.arity < 0 else spec.arity
         flags = spec.flags
         self.is_write = "write" in flags
         self.no_auth = "no_auth" in flags
         self.no_multi = "no_multi" in flags
         self.skip_monitor = "skip_monitor" in flags
         self.skip_slowlog = "skip_slowlog" in flags
-        # calls, usec, rejected_calls, failed_calls
+        # calls, nanoseconds, rejected_calls, failed_calls (INFO commandstats shows usec)
         self.stats = [0, 0, 0, 0]
 
 
@@ -86,8 +90,7 @@ def build_command_table() -> dict[bytes, Command]:
         if parent_spec is None:
             raise RuntimeError(f"handler for {name!r} but Redis has no such command")
         if not sub_name:
-            if parent_spec.subcommands:
-                raise RuntimeError(f"{name!r} is a container: register its subcommands")
+            # A container may also run bare (COMMAND with no arguments), as in Redis.
             table[name] = Command(parent_spec, handlers[name])
             continue
         sub_spec = parent_spec.subcommands.get(sub_name)

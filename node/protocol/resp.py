@@ -211,11 +211,8 @@ class RequestParser:
         reader = self._reader
         reader.feed(data)
         reader.feed(_SENTINEL_FRAME)
-        items = []
-        gets = reader.gets
         try:
-            while (item := gets()) is not False:
-                items.append(item)
+            items = list(iter(reader.gets, False))  # collected in C
         except hiredis.ProtocolError:
             self._reader = hiredis.Reader()
             return None
@@ -223,17 +220,15 @@ class RequestParser:
             self._reader = hiredis.Reader()
             return None
         items.pop()
-        requests = []
         for item in items:
-            if not item:  # *0 and *-1 are no command, as in Redis.
-                continue
-            if type(item) is not list:
-                return None  # cannot happen: a top-level non-array would not start with '*'
+            # An empty or null array (ignored by Redis), a nested array or a non-bulk element
+            # (an error for Redis): let the slow path handle the read exactly.
+            if not item or type(item) is not list:
+                return None
             for arg in item:
                 if type(arg) is not bytes:
-                    return None  # a nested or non-bulk element: let the slow path word the error
-            requests.append(item)
-        return requests
+                    return None
+        return items
 
     def _slow(self, data: bytes) -> list[list[bytes]]:
         buf = self._buf

@@ -33,6 +33,7 @@ class Runtime:
     wall_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
     # Monotonic microseconds for SLOWLOG and LATENCY durations.
     monotonic_us: Callable[[], int] = field(default=lambda: time.perf_counter_ns() // 1000)
+    monotonic_ns: Callable[[], int] = field(default=time.perf_counter_ns)
 
     @classmethod
     def real(cls, seed: int | None = None) -> Runtime:
