@@ -112,13 +112,14 @@ def _idle_clients(node: NodeState, now_ms: int) -> list[Session]:
 
 
 class _SocketConn:
-    __slots__ = ("fd", "out", "proto", "raw")
+    __slots__ = ("fd", "out", "proto", "queued", "raw")
 
     def __init__(self, raw: socket.socket, proto: ClientConnection) -> None:
         self.raw = raw
         self.fd = raw.fileno()
         self.proto = proto
-        self.out = bytearray()
+        self.out = bytearray()  # bytes the kernel did not take yet (flushed on EPOLLOUT)
+        self.queued = False  # has replies waiting in pending_writes for this loop iteration
 
 
 class EpollClientLoop:
@@ -133,6 +134,10 @@ class EpollClientLoop:
         self.by_session: dict[int, _SocketConn] = {}
         self.paused: set[_SocketConn] = set()
         self.push_ready: set[_SocketConn] = set()
+        # Replies produced in this loop iteration, written after every ready socket was read
+        # (Redis's handleClientsWithPendingWrites): measured here, writing them at once
+        # rather than right after each read raised pipelined throughput markedly.
+        self.pending_writes: list[tuple[_SocketConn, bytes]] = []
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.epoll.register(self.wake_fd, select.EPOLLIN)
 
@@ -216,10 +221,13 @@ class EpollClientLoop:
                     self._flush(conn)
                 if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
                     read(conn)
+            if node.events:
+                # Before the replies go out: DEBUG SLEEP answers after sleeping, as in Redis.
+                await self.server.drain_events()
+            if self.pending_writes:
+                self._write_pending()
             if self.push_ready:
                 self._send_pushes()
-            if node.events:
-                await self.server.drain_events()
 
     def _read(self, conn: _SocketConn) -> None:
         try:
@@ -237,12 +245,23 @@ class EpollClientLoop:
         proto = conn.proto
         proto.session.last_interaction_ms = node.now_ms
         out = proto.feed(data)
-        if out:
-            self._write(conn, out)
+        if out or proto.close_after_flush:
+            conn.queued = True
+            self.pending_writes.append((conn, out))
         if proto.pending:
             self.paused.add(conn)
-        if proto.close_after_flush and not conn.out and conn.fd in self.conns:
-            self._close(conn)
+
+    def _write_pending(self) -> None:
+        pending, self.pending_writes = self.pending_writes, []
+        conns = self.conns
+        for conn, out in pending:
+            conn.queued = False
+            if conn.fd not in conns:
+                continue
+            if out:
+                self._write(conn, out)
+            if conn.proto.close_after_flush and not conn.out and conn.fd in conns:
+                self._close(conn)
 
     def _write(self, conn: _SocketConn, data: bytes) -> None:
         self.node.stats.total_net_output_bytes += len(data)
@@ -303,11 +322,11 @@ class EpollClientLoop:
         conn.proto.closed()
 
     def kill(self, session: Session) -> None:
+        """CLIENT KILL: close now, or right after replies still owed to it (killing oneself)."""
         conn = self.by_session.get(session.id)
         if conn is not None:
-            if conn.out:
-                conn.proto.close_after_flush = True
-            else:
+            conn.proto.close_after_flush = True
+            if not conn.out and not conn.queued:
                 self._close(conn)
 
     def periodic(self, now_ms: int) -> None:
