@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.commands import build_command_table, served_commands  # noqa: E402
-from node.protocol.resp import Map  # noqa: E402
+from node.commands import build_command_table, served_commands
+from node.protocol.resp import Map
 
 
 def _group(docs: object) -> str:

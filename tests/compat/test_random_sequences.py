@@ -32,19 +32,34 @@ command = st.one_of(
     st.tuples(st.just("SET"), key, value).map(list),
     st.builds(lambda k, v, o: ["SET", k, v, *o], key, value, _set_options()),
     st.tuples(st.just("GET"), key).map(list),
-    st.tuples(st.sampled_from(["GETDEL", "STRLEN", "INCR", "DECR", "TYPE", "PERSIST"]), key).map(list),
+    st.tuples(st.sampled_from(["GETDEL", "STRLEN", "INCR", "DECR", "TYPE", "PERSIST"]), key).map(
+        list
+    ),
     st.tuples(st.sampled_from(["GETSET", "APPEND", "SETNX"]), key, value).map(list),
     st.tuples(st.sampled_from(["INCRBY", "DECRBY"]), key, small_int).map(list),
-    st.tuples(st.just("INCRBYFLOAT"), key, st.sampled_from(["0.1", "-2", "1e2", "abc", "3"])).map(list),
+    st.tuples(st.just("INCRBYFLOAT"), key, st.sampled_from(["0.1", "-2", "1e2", "abc", "3"])).map(
+        list
+    ),
     st.tuples(st.sampled_from(["GETRANGE", "SUBSTR"]), key, small_int, small_int).map(list),
     st.tuples(st.just("SETRANGE"), key, st.integers(0, 12).map(str), value).map(list),
     st.builds(lambda ks: ["MGET", *ks], st.lists(key, min_size=1, max_size=4)),
-    st.builds(lambda kv: ["MSET", *sum(kv, [])], st.lists(st.tuples(key, value).map(list), min_size=1, max_size=3)),
-    st.builds(lambda kv: ["MSETNX", *sum(kv, [])], st.lists(st.tuples(key, value).map(list), min_size=1, max_size=3)),
+    st.builds(
+        lambda kv: ["MSET", *[word for pair in kv for word in pair]],
+        st.lists(st.tuples(key, value).map(list), min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda kv: ["MSETNX", *[word for pair in kv for word in pair]],
+        st.lists(st.tuples(key, value).map(list), min_size=1, max_size=3),
+    ),
     st.builds(lambda ks: ["DEL", *ks], st.lists(key, min_size=1, max_size=3)),
     st.builds(lambda ks: ["EXISTS", *ks], st.lists(key, min_size=1, max_size=3)),
     st.tuples(st.sampled_from(["RENAME", "RENAMENX"]), key, key).map(list),
-    st.builds(lambda a, b, r: ["COPY", a, b, *r], key, key, st.sampled_from([[], ["REPLACE"], ["DB", "1"]])),
+    st.builds(
+        lambda a, b, r: ["COPY", a, b, *r],
+        key,
+        key,
+        st.sampled_from([[], ["REPLACE"], ["DB", "1"]]),
+    ),
     st.tuples(st.just("EXPIREAT"), key, st.just(str(FAR_S))).map(list),
     st.tuples(st.sampled_from(["EXPIRETIME", "PEXPIRETIME"]), key).map(list),
     st.tuples(st.just("GETEX"), key, st.sampled_from(["PERSIST", f"EXAT {FAR_S}"])).map(
