@@ -111,12 +111,20 @@ async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STAT
         nursery.cancel_scope.cancel()
 
 
+async def _serve_until_shutdown(
+    config: Config, runtime: Runtime, scope: trio.CancelScope, task_status=trio.TASK_STATUS_IGNORED
+) -> None:
+    """``open_node`` returns after SHUTDOWN; the process then stops too (signal watcher included)."""
+    await open_node(config, runtime, task_status=task_status)
+    scope.cancel()
+
+
 async def _run(config: Config) -> None:
     runtime = Runtime.real()
     pidfile = config.get("pidfile")
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
-            info = await nursery.start(open_node, config, runtime)
+            info = await nursery.start(_serve_until_shutdown, config, runtime, nursery.cancel_scope)
             if pidfile:
                 Path(pidfile).write_text(f"{os.getpid()}\n")
             log.info("rcsim node ready to accept connections tcp on port %d", info["port"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from node.commands import Command
+from node.commands.transactions import exec_abort
 from node.protocol.errors import (
     NoAuthError,
     RespError,
@@ -65,17 +66,15 @@ def execute(session: Session, argv: list[bytes]) -> object:
     ):
         command = lookup(session, argv)
         if type(command) is not Command:
-            return _reject(session, command)  # type: ignore[arg-type]
+            return _reject(session, command, argv)  # type: ignore[arg-type]
     if not session.authenticated and not command.no_auth:
-        return _reject(session, NoAuthError())
+        return _reject(session, NoAuthError(), argv)
     if session.multi is not None:
         if command.no_multi:
             return _reject(session, RespError("ERR Command not allowed inside a transaction"))
         if argv[0].lower() not in _MULTI_PASSTHROUGH:
             session.multi.append((command, argv))
             return QUEUED
-    if node.monitors and not command.skip_monitor:
-        _feed_monitors(session, argv)
     clock = node.monotonic_ns
     started = clock()
     try:
@@ -97,6 +96,11 @@ def execute(session: Session, argv: list[bytes]) -> object:
     session.last_command = command.name_bytes
     if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
         _slowlog_push(session, argv, duration // 1000)
+    if duration >= node.latency_threshold_ns:
+        _latency_sample(node, command, duration)
+    # MONITOR sees a command once it ran (Redis 7's call()), so EXEC follows its commands.
+    if node.monitors and not command.skip_monitor:
+        _feed_monitors(session, argv)
     return reply
 
 
@@ -104,8 +108,6 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     """Invoke a resolved command with statistics, SLOWLOG and MONITOR bookkeeping (Redis's
     ``call``); used by EXEC for queued commands."""
     node = session.node
-    if node.monitors and not command.skip_monitor:
-        _feed_monitors(session, argv)
     clock = node.monotonic_ns
     started = clock()
     try:
@@ -127,7 +129,26 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     session.last_command = command.name_bytes
     if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
         _slowlog_push(session, argv, duration // 1000)
+    if duration >= node.latency_threshold_ns:
+        _latency_sample(node, command, duration)
+    # MONITOR sees a command once it ran (Redis 7's call()), so EXEC follows its commands.
+    if node.monitors and not command.skip_monitor:
+        _feed_monitors(session, argv)
     return reply
+
+
+def _latency_sample(node, command: Command, duration_ns: int) -> None:
+    """The latency monitor's sample for a slow call, "fast-command" or "command" (Redis's call())."""
+    from node.latency import add_sample_if_needed
+
+    event = "fast-command" if "fast" in command.spec.flags else "command"
+    add_sample_if_needed(
+        node.latency_events,
+        node.latency_threshold_ms,
+        event,
+        duration_ns // 1_000_000,
+        node.now_ms // 1000,
+    )
 
 
 def _internal_error(argv: list[bytes], error: Exception) -> RespError:
@@ -135,9 +156,11 @@ def _internal_error(argv: list[bytes], error: Exception) -> RespError:
     return RespError(f"ERR internal error in rcsim: {type(error).__name__}: {error}")
 
 
-def _reject(session: Session, error: RespError) -> RespError:
+def _reject(session: Session, error: RespError, argv: list[bytes] | None = None) -> RespError:
     if session.multi is not None:
         session.multi_error = True
+    if argv is not None and argv[0].lower() == b"exec":
+        error = exec_abort(session, error)  # Redis's execCommandAbort
     _count_error(session.node, error)
     return error
 
@@ -180,7 +203,7 @@ def _feed_monitors(session: Session, argv: list[bytes]) -> None:
     """MONITOR line: ``+<unix.micro> [<db> <addr>] "arg" "arg"`` with C-style escapes."""
     node = session.node
     now = node.now_ms
-    quoted = " ".join(_repr_arg(a) for a in argv)
+    quoted = " ".join(_repr_arg(a) for a in _redact(argv))
     line = b"+%d.%06d [%d %s] %s\r\n" % (
         now // 1000,
         (now % 1000) * 1000,
@@ -189,8 +212,30 @@ def _feed_monitors(session: Session, argv: list[bytes]) -> None:
         quoted.encode("latin-1"),
     )
     for monitor in list(node.monitors):
-        if monitor is not session:
-            monitor.push_out_of_band(line)
+        monitor.push_out_of_band(line)  # a monitor sees its own commands too, as in Redis
+
+
+_REDACTED = b"(redacted)"
+
+
+def _redact(argv: list[bytes]) -> list[bytes]:
+    """Secrets never reach MONITOR (Redis's ``redactClientCommandArgument``): AUTH's arguments,
+    HELLO's ``AUTH user pass``, MIGRATE's ``AUTH pass`` / ``AUTH2 user pass``."""
+    name = argv[0].lower()
+    if name == b"auth" and len(argv) <= 3:  # a syntax error comes before the redaction
+        return [argv[0]] + [_REDACTED] * (len(argv) - 1)
+    if name not in (b"hello", b"migrate"):
+        return argv
+    shown = list(argv)
+    i = 2 if name == b"hello" else 6  # options start after the version / after MIGRATE's timeout
+    while i < len(shown):
+        option = shown[i].lower()
+        count = 2 if option == b"auth2" or (option == b"auth" and name == b"hello") else 1
+        if option in (b"auth", b"auth2") and i + count < len(shown):
+            shown[i + 1 : i + 1 + count] = [_REDACTED] * count
+            i += count
+        i += 1
+    return shown
 
 
 def _repr_arg(arg: bytes) -> str:

@@ -14,6 +14,11 @@ Theory of operation
   whatever is inserted or deleted meanwhile (Redis's SCAN guarantee).
 * ``watchers`` maps a watched key to the sessions watching it; every write calls ``touch`` so
   their EXEC fails, as Redis's ``signalModifiedKey``/``touchWatchedKey`` do.
+* ``access`` maps key -> unix second of its last access, for OBJECT IDLETIME (Redis keeps a
+  24-bit LRU clock in seconds inside every object; a Python ``bytes`` value has no room for it).
+  ``lookup`` and ``set`` record it, ``peek`` does not (Redis's ``LOOKUP_NOTOUCH``: TYPE, TTL,
+  EXISTS, OBJECT). Memory: one dict entry per key (~40 bytes at 1M keys) and no int object per
+  key, because all keys touched in the same second share one interned int (``_clock_s``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from node.protocol.keyslot import SLOT_COUNT, key_slot
 ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
 ACTIVE_EXPIRE_ACCEPTABLE_STALE_PERCENT = 10
 ACTIVE_EXPIRE_MAX_KEYS_PER_CYCLE = 2000
+SCAN_MIN_SLOTS_PER_CALL = 1024
 
 # Approximate per-key overheads (dict entry, key object, value header) for INFO memory figures.
 KEY_OVERHEAD_BYTES = 96
@@ -41,9 +47,13 @@ def value_size(value: object) -> int:
 
 class Database:
     __slots__ = (
+        "_clock_ms",
+        "_clock_s",
         "_slot_keys",
         "_ttl_keys",
         "_ttl_pos",
+        "access",
+        "clock",
         "data",
         "expires",
         "id",
@@ -61,20 +71,50 @@ class Database:
         self._ttl_pos: dict[bytes, int] = {}
         self.watchers: dict[bytes, set] = {}
         self.used_bytes = 0
+        self.access: dict[bytes, int] = {}
+        self._clock_ms = -1
+        self._clock_s = -1
+        # Anything with a ``now_ms`` (the NodeState): where ``set`` reads the time of a write.
+        self.clock: object | None = None
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL later on.
         self.on_expired: Callable[[Database, bytes], None] | None = None
 
     # -- reads ---------------------------------------------------------------------------
 
     def lookup(self, key: bytes, now_ms: int) -> object | None:
-        """The live value of ``key`` or None, expiring it first if its time has come."""
-        if self.expires and key in self.expires and self.expires[key] <= now_ms:
+        """The live value of ``key`` or None, expiring it first if its time has come; records
+        the access for OBJECT IDLETIME (Redis's ``lookupKey`` updating the object's LRU).
+        A key expires once ``now_ms`` is *past* its time, as in Redis's ``keyIsExpired``."""
+        if self.expires and key in self.expires and self.expires[key] < now_ms:
+            self._expire(key)
+            return None
+        value = self.data.get(key)
+        if value is not None:
+            if now_ms is not self._clock_ms:
+                self._tick(now_ms)
+            self.access[key] = self._clock_s
+        return value
+
+    def peek(self, key: bytes, now_ms: int) -> object | None:
+        """``lookup`` without recording an access (Redis's ``LOOKUP_NOTOUCH``)."""
+        if self.expires and key in self.expires and self.expires[key] < now_ms:
             self._expire(key)
             return None
         return self.data.get(key)
 
     def exists(self, key: bytes, now_ms: int) -> bool:
-        return self.lookup(key, now_ms) is not None
+        return self.peek(key, now_ms) is not None
+
+    def last_access_s(self, key: bytes, now_ms: int) -> int:
+        """Unix second of the last access to ``key`` (now, if never recorded)."""
+        return self.access.get(key, now_ms // 1000)
+
+    def _tick(self, now_ms: int) -> None:
+        """Advance the access clock: one shared int object per second, not one per key."""
+        self._clock_ms = now_ms
+        seconds = now_ms // 1000
+        if seconds != self._clock_s:
+            self._clock_s = seconds
 
     def ttl_ms(self, key: bytes) -> int | None:
         return self.expires.get(key)
@@ -85,7 +125,8 @@ class Database:
     # -- writes --------------------------------------------------------------------------
 
     def set(self, key: bytes, value: object, keep_ttl: bool = False) -> None:
-        """Store ``value``; like Redis's ``setKey`` this clears the TTL unless ``keep_ttl``."""
+        """Store ``value``; like Redis's ``setKey`` this clears the TTL unless ``keep_ttl``.
+        The key's access time becomes ``clock.now_ms`` (unknown without a clock: idle 0)."""
         data = self.data
         old = data.get(key)
         if old is None:
@@ -100,6 +141,14 @@ class Database:
             if not keep_ttl and self.expires and key in self.expires:
                 self._drop_ttl(key)
         data[key] = value
+        clock = self.clock
+        if clock is not None:
+            now_ms: int = clock.now_ms  # type: ignore[attr-defined]
+            if now_ms is not self._clock_ms:
+                self._tick(now_ms)
+            self.access[key] = self._clock_s
+        elif self.access:
+            self.access.pop(key, None)
         if self.watchers:
             self.touch(key)
 
@@ -119,6 +168,7 @@ class Database:
         members = self._slot_keys[key_slot(key)]
         if members is not None:
             members.discard(key)
+        self.access.pop(key, None)
         if self.expires and key in self.expires:
             self._drop_ttl(key)
         if self.watchers:
@@ -143,26 +193,53 @@ class Database:
 
     def flush(self) -> None:
         if self.watchers:
-            for key in list(self.watchers):
-                if key in self.data:
-                    self.touch(key)
+            self.touch_all_watched_keys(None, 0)
         self.data = {}
         self.expires = {}
         self._slot_keys = [None] * SLOT_COUNT
         self._ttl_keys = []
         self._ttl_pos = {}
         self.used_bytes = 0
+        self.access = {}
 
     def touch(self, key: bytes) -> None:
-        """Invalidate every WATCH on ``key`` (the watching sessions' EXEC will fail)."""
+        """Invalidate every WATCH on ``key``: the watching sessions' EXEC will fail (Redis's
+        ``touchWatchedKey``; ``Session.watched_key_changed`` has the already-expired cases)."""
         sessions = self.watchers.get(key)
         if sessions:
+            exists = key in self.data
             for session in sessions:
-                session.watch_dirty = True
+                session.watched_key_changed(self, key, True, exists, False)
 
-    def swap_contents(self, other: Database) -> None:
-        """SWAPDB: exchange data with ``other``; watchers stay with their db number, as in Redis."""
-        for name in ("data", "expires", "_slot_keys", "_ttl_keys", "_ttl_pos", "used_bytes"):
+    def touch_all_watched_keys(self, replaced_with: Database | None, now_ms: int) -> None:
+        """Redis's ``touchAllWatchedKeysInDb``: this db is about to be emptied (FLUSHDB,
+        FLUSHALL) or to take ``replaced_with``'s contents (SWAPDB); invalidate the WATCHes of
+        keys present before or after."""
+        for key, sessions in list(self.watchers.items()):
+            existed = key in self.data
+            exists = replaced_with is not None and key in replaced_with.data
+            if existed or exists:
+                when = replaced_with.expires.get(key) if exists else None  # type: ignore[union-attr]
+                expired = when is not None and now_ms > when
+                for session in list(sessions):
+                    session.watched_key_changed(self, key, existed, exists, expired)
+
+    def swap_contents(self, other: Database, now_ms: int = 0) -> None:
+        """SWAPDB: exchange data with ``other``; watchers stay with their db number and their
+        WATCHes are invalidated first, as in Redis's ``dbSwapDatabases``."""
+        if self.watchers:
+            self.touch_all_watched_keys(other, now_ms)
+        if other.watchers:
+            other.touch_all_watched_keys(self, now_ms)
+        for name in (
+            "data",
+            "expires",
+            "_slot_keys",
+            "_ttl_keys",
+            "_ttl_pos",
+            "used_bytes",
+            "access",
+        ):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
@@ -193,7 +270,7 @@ class Database:
                 if not self._ttl_keys:
                     break
                 key = self._ttl_keys[rng.randrange(len(self._ttl_keys))]
-                if self.expires[key] <= now_ms:
+                if self.expires[key] < now_ms:
                     self._expire(key)
                     stale += 1
             checked += sample
@@ -214,17 +291,19 @@ class Database:
     def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """Return whole slots, starting at slot ``cursor``, until at least ``count`` keys are
         collected. The next cursor is the next slot to visit, or 0 when done."""
+        if not self.data:
+            return 0, []
         keys: list[bytes] = []
         slot_keys = self._slot_keys
         slot = cursor
-        visited = 0
-        # Visit at most 10*count empty slots per call, as Redis bounds empty buckets per SCAN.
-        while slot < SLOT_COUNT and len(keys) < count and visited < max(count * 10, 100):
+        # Redis bounds the empty buckets one call visits (10*COUNT); visiting at least
+        # SCAN_MIN_SLOTS_PER_CALL lets a sparse keyspace finish in a few calls.
+        end = min(SLOT_COUNT, cursor + max(count * 10, SCAN_MIN_SLOTS_PER_CALL))
+        while slot < end and len(keys) < count:
             members = slot_keys[slot]
             if members:
                 keys.extend(members)
             slot += 1
-            visited += 1
         return (slot if slot < SLOT_COUNT else 0), keys
 
     def random_key(self, rng: random.Random, now_ms: int) -> bytes | None:
@@ -235,7 +314,7 @@ class Database:
                 return None
             # dict has no O(1) random access; sample a non-empty slot, then a key within it.
             key = self._random_key_fast(rng)
-            if self.lookup(key, now_ms) is not None:
+            if self.peek(key, now_ms) is not None:
                 return key
         return None
 

@@ -104,3 +104,25 @@ class Session:
                     del db.watchers[key]
         self.watched = []
         self.watch_dirty = False
+
+    def watched_key_changed(
+        self, db: Database, key: bytes, existed: bool, exists: bool, expired: bool
+    ) -> None:
+        """A key this client WATCHes was written, deleted, flushed or swapped (Redis's
+        ``touchWatchedKey`` and ``touchAllWatchedKeysInDb``): EXEC will fail, unless the key was
+        already expired when WATCHed and is now gone or still expired, which is no logical
+        change. ``existed``/``exists``: the key before/after; ``expired``: it is expired after."""
+        watched = self.watched
+        for i, (w_db, w_key, was_expired) in enumerate(watched):
+            if w_db is db and w_key == key:
+                if was_expired:
+                    if not exists:
+                        watched[i] = (db, key, False)  # an expired key is gone: no change
+                        return
+                    if expired:
+                        return
+                elif expired and not existed:
+                    watched[i] = (db, key, True)  # SWAPDB brought in an already expired key
+                    return
+                break
+        self.watch_dirty = True

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from node.config import Config
+from node.host import Host
 from node.keyspace import Database
 
 REDIS_VERSION = "7.0.15"
@@ -92,6 +93,7 @@ class NodeState:
         self.dbs = [Database(i) for i in range(config.get_int("databases"))]
         for db in self.dbs:
             db.on_expired = self._on_key_expired
+            db.clock = self  # writes read ``now_ms`` from here for OBJECT IDLETIME
         self.clients: dict[int, object] = {}
         self.next_client_id = 1
         self.stats = Stats()
@@ -106,6 +108,13 @@ class NodeState:
         self.paused_until_ms = 0
         self.pause_writes_only = False
         self.tcp_port = config.get_int("port")
+        # DEBUG SET-ACTIVE-EXPIRE 0 stops the active expiry cycle (lookups still expire keys).
+        self.active_expire_enabled = True
+        # OS facts for INFO and config-file I/O for CONFIG REWRITE (tests inject Host.fixed()).
+        self.host = Host.real()
+        # Replication ids shown by INFO replication (DEBUG CHANGE-REPL-ID renews the first).
+        self.master_replid = "%040x" % self.rng.getrandbits(160)
+        self.master_replid2 = "0" * 40
         self.apply_config()
 
     # -- configuration -------------------------------------------------------------------
@@ -118,6 +127,9 @@ class NodeState:
         self.slowlog_threshold_ns = threshold * 1000 if threshold >= 0 else -1
         self.slowlog_max_len = self.config.get_int("slowlog-max-len")
         self.latency_threshold_ms = self.config.get_int("latency-monitor-threshold")
+        # A command this slow (ns) gets a LATENCY sample; "never" while monitoring is off.
+        latency_ms = self.latency_threshold_ms
+        self.latency_threshold_ns = latency_ms * 1_000_000 if latency_ms > 0 else 1 << 62
         self.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len")
         self.cluster_enabled = self.config.get_bool("cluster-enabled")
         self.client_idle_timeout_s = self.config.get_int("timeout")
@@ -137,6 +149,8 @@ class NodeState:
     def active_expire(self) -> int:
         """One active-expiry cycle over every database (driven by the driver's tick, ``hz`` times
         a second)."""
+        if not self.active_expire_enabled:
+            return 0
         return sum(db.active_expire_cycle(self.now_ms, self.rng) for db in self.dbs if db.expires)
 
     def key_count(self) -> int:

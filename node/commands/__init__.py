@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "node.commands.strings",
     "node.commands.keys",
     "node.commands.server",
+    "node.commands.debug",
     "node.commands.clients",
     "node.commands.transactions",
     "node.commands.introspection",
@@ -62,7 +63,8 @@ class Command:
         self.is_write = "write" in flags
         self.no_auth = "no_auth" in flags
         self.no_multi = "no_multi" in flags
-        self.skip_monitor = "skip_monitor" in flags
+        # Redis never shows admin commands (CONFIG, DEBUG...) to MONITOR clients.
+        self.skip_monitor = "skip_monitor" in flags or "admin" in flags
         self.skip_slowlog = "skip_slowlog" in flags
         # calls, nanoseconds, rejected_calls, failed_calls (INFO commandstats shows usec)
         self.stats = [0, 0, 0, 0]

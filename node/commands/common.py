@@ -19,11 +19,7 @@ def is_string(value: object) -> bool:
 
 def read_string(ctx: Session, key: bytes) -> bytes | bytearray | None:
     """The string at ``key`` (None if missing), WRONGTYPE for another type; counts hits/misses."""
-    db = ctx.db
-    if db.expires and key in db.expires:
-        value = db.lookup(key, ctx.node.now_ms)
-    else:
-        value = db.data.get(key)
+    value = ctx.db.lookup(key, ctx.node.now_ms)  # also records the access (OBJECT IDLETIME)
     stats = ctx.node.stats
     if value is None:
         stats.keyspace_misses += 1

@@ -142,7 +142,7 @@ def start_redis(*args: str, timeout: float = 10.0) -> ServerProcess:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
                 s.sendall(b"PING\r\n")
-                if s.recv(64).startswith(b"+PONG"):
+                if s.recv(64).startswith((b"+PONG", b"-NOAUTH")):  # NOAUTH: requirepass
                     return ServerProcess(port, proc, workdir, "redis", workdir / "redis.log")
         except OSError:
             time.sleep(0.05)

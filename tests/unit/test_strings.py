@@ -74,7 +74,9 @@ def test_set_key_disappears_when_its_time_comes(session, node):
     assert run(session, "SET", "k", "v", "PX", "100") == b"+OK\r\n"
     node.now_ms = NOW + 99
     assert run(session, "GET", "k") == b"$1\r\nv\r\n"
-    node.now_ms = NOW + 100
+    node.now_ms = NOW + 100  # Redis keeps a key through its last millisecond
+    assert run(session, "GET", "k") == b"$1\r\nv\r\n"
+    node.now_ms = NOW + 101
     assert run(session, "GET", "k") == b"$-1\r\n"
     assert b"k" not in db_of(session).data
     assert node.stats.expired_keys == 1
@@ -84,7 +86,7 @@ def test_setex_and_psetex(session, node):
     run(session, "SETEX", "a", "3", "v")
     run(session, "PSETEX", "b", "3", "v")
     assert db_of(session).expires == {b"a": NOW + 3000, b"b": NOW + 3}
-    node.now_ms = NOW + 3
+    node.now_ms = NOW + 4
     assert run(session, "MGET", "a", "b") == b"*2\r\n$1\r\nv\r\n$-1\r\n"
 
 
@@ -131,7 +133,7 @@ def test_set_with_past_absolute_time_is_expired_at_next_lookup(session, node):
 
 def test_plain_set_expires_a_due_key_first(session, node):
     run(session, "SET", "k", "v", "PX", "10")
-    node.now_ms = NOW + 10
+    node.now_ms = NOW + 11
     run(session, "SET", "k", "w")
     assert node.stats.expired_keys == 1
     assert db_of(session).data[b"k"] == b"w"
@@ -140,11 +142,11 @@ def test_plain_set_expires_a_due_key_first(session, node):
 
 def test_set_nx_succeeds_on_an_expired_key(session, node):
     run(session, "SET", "k", "v", "PX", "10")
-    node.now_ms = NOW + 10
+    node.now_ms = NOW + 11
     assert run(session, "SET", "k", "w", "NX") == b"+OK\r\n"
     assert run(session, "SETNX", "k", "x") == b":0\r\n"
     assert run(session, "SET", "j", "v", "PX", "10") == b"+OK\r\n"
-    node.now_ms = NOW + 20
+    node.now_ms = NOW + 22
     assert run(session, "SET", "j", "w", "XX") == b"$-1\r\n"
     assert run(session, "MSETNX", "j", "1") == b":1\r\n"
 
