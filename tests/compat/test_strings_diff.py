@@ -21,17 +21,6 @@ FAR_S = "4000000000"  # an absolute time in seconds far in the future
 FAR_MS = "4000000000000"
 
 
-def rcsim_serves(diff: Differ, name: str) -> bool:
-    """Whether rcsim knows ``name`` (called without arguments: an arity error if it does)."""
-    return not diff.ours.call(name).startswith(b"-ERR unknown command")
-
-
-def require(diff: Differ, *names: str) -> None:
-    missing = [n for n in names if not rcsim_serves(diff, n)]
-    if missing:
-        pytest.skip(f"rcsim does not serve {', '.join(missing)} yet")
-
-
 SCENARIOS: dict[str, list[tuple]] = {
     "get-set": [
         ("GET", "k"),
@@ -628,7 +617,6 @@ def test_values_read_in_a_transaction_are_snapshots(diff):
 
 
 def test_ttl_after_set_options(diff):
-    require(diff, "TTL")
     diff.check_all(
         ("SET", "k", "v", "EX", "100"),
         ("TTL", "k"),
@@ -665,7 +653,6 @@ def test_ttl_after_set_options(diff):
 
 
 def test_getex_changes_ttl(diff):
-    require(diff, "TTL")
     diff.check_all(
         ("SET", "k", "v"),
         ("GETEX", "k", "EX", "100"),
@@ -682,7 +669,6 @@ def test_getex_changes_ttl(diff):
 
 
 def test_absolute_expire_times(diff):
-    require(diff, "EXPIRETIME", "PEXPIRETIME")
     diff.check_all(
         ("SET", "k", "v", "EXAT", FAR_S),
         ("EXPIRETIME", "k"),
@@ -702,7 +688,6 @@ def test_absolute_expire_times(diff):
 
 
 def test_past_absolute_time_leaves_no_key(diff):
-    require(diff, "EXISTS")
     diff.check_all(
         ("SET", "k", "v", "PXAT", "1"),
         ("EXISTS", "k"),
@@ -710,51 +695,6 @@ def test_past_absolute_time_leaves_no_key(diff):
         ("GETEX", "k", "EXAT", "1"),
         ("EXISTS", "k"),
     )
-
-
-def test_wrongtype(diff):
-    """Every string command against a set (needs SADD to create one on both servers)."""
-    require(diff, "SADD")
-    diff.check("SADD", "s", "member")
-    diff.check("SET", "str", "abc")
-    for command in [
-        ("GET", "s"),
-        ("GETSET", "s", "v"),
-        ("GETDEL", "s"),
-        ("GETEX", "s"),
-        ("GETEX", "s", "EX", "abc"),
-        ("GETEX", "s", "FOO"),
-        ("SET", "s", "v", "GET"),
-        ("SET", "s", "v", "GET", "EX", "0"),
-        ("SET", "s", "v", "NX"),
-        ("SETNX", "s", "v"),
-        ("APPEND", "s", "v"),
-        ("STRLEN", "s"),
-        ("INCR", "s"),
-        ("DECR", "s"),
-        ("INCRBY", "s", "1"),
-        ("INCRBY", "s", "x"),
-        ("DECRBY", "s", "1"),
-        ("INCRBYFLOAT", "s", "1"),
-        ("INCRBYFLOAT", "s", "x"),
-        ("GETRANGE", "s", "0", "-1"),
-        ("GETRANGE", "s", "x", "-1"),
-        ("SUBSTR", "s", "0", "-1"),
-        ("SETRANGE", "s", "0", "x"),
-        ("SETRANGE", "s", "-1", "x"),
-        ("SETRANGE", "s", "0", ""),
-        ("MGET", "s", "str", "missing"),
-        ("MSETNX", "s", "1", "t", "2"),
-        ("LCS", "s", "str"),
-        ("LCS", "str", "s", "FOO"),
-        ("LCS", "str", "missing"),
-        ("SET", "s", "v"),
-        ("GET", "s"),
-    ]:
-        diff.check(*command)
-
-
-# -- limits, on a private pair with the smallest proto-max-bulk-len Redis accepts -----------------
 
 
 @pytest.fixture(scope="module")
