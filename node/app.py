@@ -148,8 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as error:
         print(f"*** FATAL CONFIG FILE ERROR *** {error}", file=sys.stderr)
         return 1
-    configure_logging(config)
     if config.get("dir") != ".":
-        os.chdir(config.get("dir"))
+        # Before logging starts: a relative logfile, pidfile or dbfilename lives in `dir`.
+        try:
+            os.chdir(config.get("dir"))
+        except OSError as error:
+            print(
+                f"*** FATAL CONFIG FILE ERROR *** Can't chdir to '{config.get('dir')}': {error}",
+                file=sys.stderr,
+            )
+            return 1
+    configure_logging(config)
     trio.run(_run, config)
     return 0

@@ -28,26 +28,29 @@ log = logging.getLogger("rcsim.node")
 _MULTI_PASSTHROUGH = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
 
 
-def lookup(session: Session, argv: list[bytes]) -> Command | RespError:
-    """Resolve ``argv`` to a command (or subcommand) and check its arity."""
+def lookup(session: Session, argv: list[bytes]) -> tuple[Command | None, RespError | None]:
+    """Resolve ``argv`` to a command (or subcommand) and check its arity.
+
+    Returns ``(command, None)``, or an error with the command when it was found but called
+    with the wrong arity (Redis then counts a rejected call against it), else ``(None, error)``.
+    """
     commands = session.node.commands
     command = commands.get(argv[0])
     if command is None:
         command = commands.get(argv[0].lower())
         if command is None:
-            return unknown_command(argv[0], argv[1:])
+            return None, unknown_command(argv[0], argv[1:])
     if command.subcommands and len(argv) > 1:
         sub = command.subcommands.get(argv[1].lower())
         if sub is None:
-            return unknown_subcommand(argv[1], command.name)
+            return None, unknown_subcommand(argv[1], command.name)
         command = sub
     elif command.handler is None:
-        return wrong_arity(command.name)  # a bare container with no behaviour of its own
-    spec = command.spec
-    arity = spec.arity
+        return command, wrong_arity(command.name)  # a bare container with no behaviour of its own
+    arity = command.arity
     if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
-        return wrong_arity(command.name)
-    return command
+        return command, wrong_arity(command.name)
+    return command, None
 
 
 def execute(session: Session, argv: list[bytes]) -> object:
@@ -64,14 +67,16 @@ def execute(session: Session, argv: list[bytes]) -> object:
         or command.subcommands
         or (len(argv) != command.arity if command.arity >= 0 else len(argv) < command.min_args)
     ):
-        command = lookup(session, argv)
-        if type(command) is not Command:
-            return _reject(session, command, argv)  # type: ignore[arg-type]
-    if not session.authenticated and not command.no_auth:
-        return _reject(session, NoAuthError(), argv)
+        command, error = lookup(session, argv)
+        if error is not None:
+            return _reject(session, error, argv, command)
+    if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
+        return _reject(session, NoAuthError(), argv, command)
     if session.multi is not None:
         if command.no_multi:
-            return _reject(session, RespError("ERR Command not allowed inside a transaction"))
+            return _reject(
+                session, RespError("ERR Command not allowed inside a transaction"), argv, command
+            )
         if argv[0].lower() not in _MULTI_PASSTHROUGH:
             session.multi.append((command, argv))
             return QUEUED
@@ -156,7 +161,15 @@ def _internal_error(argv: list[bytes], error: Exception) -> RespError:
     return RespError(f"ERR internal error in rcsim: {type(error).__name__}: {error}")
 
 
-def _reject(session: Session, error: RespError, argv: list[bytes] | None = None) -> RespError:
+def _reject(
+    session: Session,
+    error: RespError,
+    argv: list[bytes] | None = None,
+    command: Command | None = None,
+) -> RespError:
+    """Redis's ``rejectCommand``: flag an open transaction, count a rejected call."""
+    if command is not None:
+        command.stats[2] += 1
     if session.multi is not None:
         session.multi_error = True
     if argv is not None and argv[0].lower() == b"exec":

@@ -60,10 +60,10 @@ class ClientServer:
         """Register a client, or None when ``maxclients`` is reached."""
         node = self.node
         node.now_ms = self.runtime.wall_ms()
-        node.stats.total_connections_received += 1
         if len(node.clients) >= node.config.get_int("maxclients"):
-            node.stats.rejected_connections += 1
+            node.stats.rejected_connections += 1  # not a received connection, as in Redis
             return None
+        node.stats.total_connections_received += 1
         session = Session(node, node.new_client_id(), addr=addr, laddr=laddr)
         node.clients[session.id] = session
         return session

@@ -129,24 +129,25 @@ def test_right_arity_resolves_to_the_command(session):
             continue
         arity = command.spec.arity
         if command.subcommands:  # a container that runs bare: one argument only
-            assert lookup(session, [command.name_bytes]) is command
+            assert lookup(session, [command.name_bytes]) == (command, None)
             continue
         for argc in [arity] if arity > 0 else [-arity, -arity + 1, -arity + 5]:
             if argc < len(command.name.split("|")):
                 continue
-            assert lookup(session, _argv(command, argc)) is command, (command.name, argc)
+            assert lookup(session, _argv(command, argc)) == (command, None), (command.name, argc)
 
 
 def test_container_dispatch(session):
     for command in served(session):
         if not command.subcommands:
             continue
-        bare = lookup(session, [command.name_bytes])
+        found, bare_error = lookup(session, [command.name_bytes])
+        assert found is command
         if command.handler is None:
-            assert isinstance(bare, RespError)
-            assert bare.text == f"ERR wrong number of arguments for '{command.name}' command"
+            assert isinstance(bare_error, RespError)
+            assert bare_error.text == f"ERR wrong number of arguments for '{command.name}' command"
         else:
-            assert bare is command  # COMMAND runs bare, as in Redis
+            assert bare_error is None  # COMMAND runs bare, as in Redis
         unknown = execute(session, [command.name_bytes.upper(), b"NoSuchSub"])
         assert isinstance(unknown, RespError)
         assert unknown.text == (
@@ -155,7 +156,7 @@ def test_container_dispatch(session):
         for sub_name, sub in command.subcommands.items():
             argv = _argv(sub, max(abs(sub.spec.arity), 2))
             argv[1] = sub_name.upper()
-            assert lookup(session, argv) is sub
+            assert lookup(session, argv) == (sub, None)
 
 
 def test_names_are_case_insensitive(session):
@@ -165,4 +166,13 @@ def test_names_are_case_insensitive(session):
             continue
         argv = _argv(command, argc)
         argv[0] = argv[0].title()
-        assert lookup(session, argv) is command
+        assert lookup(session, argv) == (command, None)
+
+
+def test_rejected_calls_are_counted_against_the_command(session):
+    """Redis's rejectCommand bumps rejected_calls (INFO commandstats) for a known command."""
+    get = session.node.commands[b"get"]
+    before = list(get.stats)
+    assert isinstance(execute(session, [b"GET", b"a", b"b"]), RespError)
+    assert get.stats[2] == before[2] + 1
+    assert get.stats[0] == before[0]  # not a call
