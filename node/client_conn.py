@@ -21,6 +21,7 @@ import logging
 from collections import deque
 
 from node import core
+from node.protocol.errors import RespError
 from node.protocol.resp import (
     ProtocolError,
     QueryBufferLimitExceeded,
@@ -72,13 +73,53 @@ class ClientConnection:
         return out
 
     def _run(self, requests: list[list[bytes]]) -> bytes:
+        """Execute ``requests`` in order and return their encoded replies.
+
+        The common case (a known command with the right arity, a client that is authenticated
+        and outside MULTI, no MONITOR) is ``core.call`` inlined: no function call between the
+        loop and the handler, one clock read per command (each command's end is the next one's
+        start), loop-invariant lookups hoisted. Everything else goes through ``core.execute``.
+        This loop is the pipelined hot path: measured, it carries ~30% of the CPU per command.
+        """
         session = self.session
+        node = self.node
+        commands = node.commands
+        clock = node.monotonic_ns
+        slow_ns = node.slow_threshold_ns
         execute = core.execute
-        out = []
+        out: list[bytes] = []
         append = out.append
+        started = clock()
         for argv in requests:
-            reply = execute(session, argv)
-            if session.reply_skip or session.reply_mode != b"on":
+            command = commands.get(argv[0])
+            if (
+                command is None
+                or session.gate
+                or node.monitors
+                or not command.min_args <= len(argv) <= command.max_args
+            ):
+                reply = execute(session, argv)
+                started = clock()
+            else:
+                try:
+                    reply = command.handler(session, argv)
+                except RespError as error:
+                    reply = core.handler_failed(node, command, error)
+                except Exception as error:  # a bug in rcsim: never let it take the node down
+                    reply = core.handler_crashed(command, argv, error)
+                else:
+                    if command.is_write:
+                        node.dirty += 1
+                ended = clock()
+                duration = ended - started
+                started = ended
+                stats = command.stats
+                stats[0] += 1
+                stats[1] += duration
+                session.last_command = command.name_bytes
+                if duration >= slow_ns:
+                    core.record_slow(session, command, argv, duration)
+            if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
                 if session.reply_skip:
                     session.reply_skip -= 1
             else:
@@ -92,7 +133,7 @@ class ClientConnection:
                     append(b":%d\r\n" % reply)  # type: ignore[str-format]
                 else:
                     append(encode(reply, session.resp3))
-            if session.close_after_reply or session.killed:
+            if session.reply_gate and (session.close_after_reply or session.killed):
                 self.close_after_flush = True
                 break
         if len(out) == 1:

@@ -62,35 +62,32 @@ def execute(session: Session, argv: list[bytes]) -> object:
     """
     node = session.node
     command = node.commands.get(argv[0])
-    if (
-        command is None
-        or command.subcommands
-        or (len(argv) != command.arity if command.arity >= 0 else len(argv) < command.min_args)
-    ):
+    if command is None or not command.min_args <= len(argv) <= command.max_args:
         command, error = lookup(session, argv)
         if error is not None:
             return _reject(session, error, argv, command)
-    if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
-        return _reject(session, NoAuthError(), argv, command)
-    if session.multi is not None:
-        if command.no_multi:
-            return _reject(
-                session, RespError("ERR Command not allowed inside a transaction"), argv, command
-            )
-        if argv[0].lower() not in _MULTI_PASSTHROUGH:
-            session.multi.append((command, argv))
-            return QUEUED
+    if session.gate:  # not authenticated, or inside MULTI
+        if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
+            return _reject(session, NoAuthError(), argv, command)
+        if session.multi is not None:
+            if command.no_multi:  # type: ignore[union-attr]
+                return _reject(
+                    session,
+                    RespError("ERR Command not allowed inside a transaction"),
+                    argv,
+                    command,
+                )
+            if argv[0].lower() not in _MULTI_PASSTHROUGH:
+                session.multi.append((command, argv))
+                return QUEUED
     clock = node.monotonic_ns
     started = clock()
     try:
         reply = command.handler(session, argv)
     except RespError as error:
-        reply = error
-        command.stats[3] += 1
-        _count_error(node, error)
+        reply = handler_failed(node, command, error)
     except Exception as error:  # a bug in rcsim: never let it take the node down
-        reply = _internal_error(argv, error)
-        command.stats[3] += 1
+        reply = handler_crashed(command, argv, error)
     else:
         if command.is_write:
             node.dirty += 1
@@ -99,10 +96,8 @@ def execute(session: Session, argv: list[bytes]) -> object:
     stats[0] += 1
     stats[1] += duration
     session.last_command = command.name_bytes
-    if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
-        _slowlog_push(session, argv, duration // 1000)
-    if duration >= node.latency_threshold_ns:
-        _latency_sample(node, command, duration)
+    if duration >= node.slow_threshold_ns:  # the smaller of the SLOWLOG and LATENCY thresholds
+        record_slow(session, command, argv, duration)
     # MONITOR sees a command once it ran (Redis 7's call()), so EXEC follows its commands.
     if node.monitors and not command.skip_monitor:
         _feed_monitors(session, argv)
@@ -118,12 +113,9 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     try:
         reply = command.handler(session, argv)
     except RespError as error:
-        reply = error
-        command.stats[3] += 1
-        _count_error(node, error)
-    except Exception as error:
-        reply = _internal_error(argv, error)
-        command.stats[3] += 1
+        reply = handler_failed(node, command, error)
+    except Exception as error:  # a bug in rcsim: never let it take the node down
+        reply = handler_crashed(command, argv, error)
     else:
         if command.is_write:
             node.dirty += 1
@@ -132,10 +124,8 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     stats[0] += 1
     stats[1] += duration
     session.last_command = command.name_bytes
-    if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
-        _slowlog_push(session, argv, duration // 1000)
-    if duration >= node.latency_threshold_ns:
-        _latency_sample(node, command, duration)
+    if duration >= node.slow_threshold_ns:  # the smaller of the SLOWLOG and LATENCY thresholds
+        record_slow(session, command, argv, duration)
     # MONITOR sees a command once it ran (Redis 7's call()), so EXEC follows its commands.
     if node.monitors and not command.skip_monitor:
         _feed_monitors(session, argv)
@@ -154,6 +144,28 @@ def _latency_sample(node, command: Command, duration_ns: int) -> None:
         duration_ns // 1_000_000,
         node.now_ms // 1000,
     )
+
+
+def handler_failed(node, command: Command, error: RespError) -> RespError:
+    """Bookkeeping for a handler that answered with an error (failed_calls, errorstats)."""
+    command.stats[3] += 1
+    _count_error(node, error)
+    return error
+
+
+def handler_crashed(command: Command, argv: list[bytes], error: Exception) -> RespError:
+    """A bug in rcsim: logged once, answered as an error; the connection and node carry on."""
+    command.stats[3] += 1
+    return _internal_error(argv, error)
+
+
+def record_slow(session: Session, command: Command, argv: list[bytes], duration: int) -> None:
+    """SLOWLOG and LATENCY samples for a command slower than either threshold."""
+    node = session.node
+    if duration > node.slowlog_threshold_ns >= 0 and not command.skip_slowlog:
+        _slowlog_push(session, argv, duration // 1000)
+    if duration >= node.latency_threshold_ns:
+        _latency_sample(node, command, duration)
 
 
 def _internal_error(argv: list[bytes], error: Exception) -> RespError:

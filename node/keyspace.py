@@ -18,7 +18,7 @@ Theory of operation
   24-bit LRU clock in seconds inside every object; a Python ``bytes`` value has no room for it).
   ``lookup`` and ``set`` record it, ``peek`` does not (Redis's ``LOOKUP_NOTOUCH``: TYPE, TTL,
   EXISTS, OBJECT). Memory: one dict entry per key (~40 bytes at 1M keys) and no int object per
-  key, because all keys touched in the same second share one interned int (``_clock_s``).
+  key, because all keys touched in the same second share one interned int (``access_clock_s``).
 """
 
 from __future__ import annotations
@@ -47,12 +47,12 @@ def value_size(value: object) -> int:
 
 class Database:
     __slots__ = (
-        "_clock_ms",
-        "_clock_s",
         "_slot_keys",
         "_ttl_keys",
         "_ttl_pos",
         "access",
+        "access_clock_ms",
+        "access_clock_s",
         "clock",
         "data",
         "expires",
@@ -72,8 +72,8 @@ class Database:
         self.watchers: dict[bytes, set] = {}
         self.used_bytes = 0
         self.access: dict[bytes, int] = {}
-        self._clock_ms = -1
-        self._clock_s = -1
+        self.access_clock_ms = -1
+        self.access_clock_s = -1
         # Anything with a ``now_ms`` (the NodeState): where ``set`` reads the time of a write.
         self.clock: object | None = None
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL later on.
@@ -90,9 +90,9 @@ class Database:
             return None
         value = self.data.get(key)
         if value is not None:
-            if now_ms is not self._clock_ms:
-                self._tick(now_ms)
-            self.access[key] = self._clock_s
+            if now_ms is not self.access_clock_ms:
+                self.tick_access_clock(now_ms)
+            self.access[key] = self.access_clock_s
         return value
 
     def peek(self, key: bytes, now_ms: int) -> object | None:
@@ -109,12 +109,12 @@ class Database:
         """Unix second of the last access to ``key`` (now, if never recorded)."""
         return self.access.get(key, now_ms // 1000)
 
-    def _tick(self, now_ms: int) -> None:
+    def tick_access_clock(self, now_ms: int) -> None:
         """Advance the access clock: one shared int object per second, not one per key."""
-        self._clock_ms = now_ms
+        self.access_clock_ms = now_ms
         seconds = now_ms // 1000
-        if seconds != self._clock_s:
-            self._clock_s = seconds
+        if seconds != self.access_clock_s:
+            self.access_clock_s = seconds
 
     def ttl_ms(self, key: bytes) -> int | None:
         return self.expires.get(key)
@@ -144,9 +144,9 @@ class Database:
         clock = self.clock
         if clock is not None:
             now_ms: int = clock.now_ms  # type: ignore[attr-defined]
-            if now_ms is not self._clock_ms:
-                self._tick(now_ms)
-            self.access[key] = self._clock_s
+            if now_ms is not self.access_clock_ms:
+                self.tick_access_clock(now_ms)
+            self.access[key] = self.access_clock_s
         elif self.access:
             self.access.pop(key, None)
         if self.watchers:

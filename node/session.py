@@ -17,23 +17,26 @@ if TYPE_CHECKING:
 
 class Session:
     __slots__ = (
+        "_authenticated",
+        "_close_after_reply",
+        "_killed",
+        "_multi",
+        "_reply_mode",
+        "_reply_skip",
         "addr",
         "asking",
-        "authenticated",
-        "close_after_reply",
         "created_ms",
         "db",
         "db_index",
         "flags",
+        "gate",
         "id",
-        "killed",
         "laddr",
         "last_command",
         "last_interaction_ms",
         "lib_name",
         "lib_ver",
         "monitor",
-        "multi",
         "multi_error",
         "name",
         "no_evict",
@@ -42,8 +45,7 @@ class Session:
         "out_queue",
         "parser_auth_pending",
         "readonly",
-        "reply_mode",
-        "reply_skip",
+        "reply_gate",
         "resp3",
         "user",
         "watch_dirty",
@@ -51,6 +53,12 @@ class Session:
     )
 
     def __init__(self, node: NodeState, client_id: int, addr: str = "", laddr: str = "") -> None:
+        self.gate = self.reply_gate = False
+        self._authenticated = True
+        self._multi: list[tuple] | None = None
+        self._close_after_reply = self._killed = False
+        self._reply_mode = b"on"
+        self._reply_skip = 0
         self.node = node
         self.id = client_id
         self.addr = addr
@@ -84,6 +92,78 @@ class Session:
         self.out_queue: list[bytes] = []
         # Set by the driver: wakes the connection's writer when out_queue gets bytes.
         self.notify: Callable[[], None] | None = None
+
+    # -- the dispatcher's two fast-path gates -------------------------------------------
+    # ``gate`` is True when a command cannot just run (not authenticated, or inside MULTI);
+    # ``reply_gate`` when its reply is not simply sent (CLIENT REPLY OFF/SKIP, closing). Both
+    # are plain slots the hot path reads; the attributes that decide them are properties whose
+    # setters keep the two flags current. Nothing else may assign ``gate``/``reply_gate``.
+
+    def _update_gates(self) -> None:
+        self.gate = not self._authenticated or self._multi is not None
+        self.reply_gate = (
+            self._reply_skip > 0
+            or self._reply_mode != b"on"
+            or self._close_after_reply
+            or self._killed
+        )
+
+    @property
+    def authenticated(self) -> bool:
+        return self._authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        self._authenticated = value
+        self._update_gates()
+
+    @property
+    def multi(self) -> list[tuple] | None:
+        """Commands queued since MULTI, or None outside a transaction."""
+        return self._multi
+
+    @multi.setter
+    def multi(self, value: list[tuple] | None) -> None:
+        self._multi = value
+        self._update_gates()
+
+    @property
+    def close_after_reply(self) -> bool:
+        return self._close_after_reply
+
+    @close_after_reply.setter
+    def close_after_reply(self, value: bool) -> None:
+        self._close_after_reply = value
+        self._update_gates()
+
+    @property
+    def killed(self) -> bool:
+        return self._killed
+
+    @killed.setter
+    def killed(self, value: bool) -> None:
+        self._killed = value
+        self._update_gates()
+
+    @property
+    def reply_mode(self) -> bytes:
+        """CLIENT REPLY mode: on | off | skip."""
+        return self._reply_mode
+
+    @reply_mode.setter
+    def reply_mode(self, value: bytes) -> None:
+        self._reply_mode = value
+        self._update_gates()
+
+    @property
+    def reply_skip(self) -> int:
+        """Replies still to drop (CLIENT REPLY SKIP: the SKIP command's own and the next one)."""
+        return self._reply_skip
+
+    @reply_skip.setter
+    def reply_skip(self, value: int) -> None:
+        self._reply_skip = value
+        self._update_gates()
 
     def select(self, index: int) -> None:
         self.db_index = index

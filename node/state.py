@@ -130,6 +130,8 @@ class NodeState:
         # A command this slow (ns) gets a LATENCY sample; "never" while monitoring is off.
         latency_ms = self.latency_threshold_ms
         self.latency_threshold_ns = latency_ms * 1_000_000 if latency_ms > 0 else 1 << 62
+        slowlog_ns = self.slowlog_threshold_ns if self.slowlog_threshold_ns >= 0 else 1 << 62
+        self.slow_threshold_ns = min(slowlog_ns, self.latency_threshold_ns)
         self.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len")
         self.cluster_enabled = self.config.get_bool("cluster-enabled")
         self.client_idle_timeout_s = self.config.get_int("timeout")

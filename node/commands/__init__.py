@@ -37,6 +37,7 @@ class Command:
         "arity",
         "handler",
         "is_write",
+        "max_args",
         "min_args",
         "name",
         "name_bytes",
@@ -58,7 +59,10 @@ class Command:
         self.parent = parent
         self.subcommands: dict[bytes, Command] = {}
         self.arity = spec.arity
+        # Argument counts the dispatcher's fast path accepts: min_args <= argc <= max_args.
+        # A container never takes the fast path (its subcommand decides), hence 1 > 0.
         self.min_args = -spec.arity if spec.arity < 0 else spec.arity
+        self.max_args = spec.arity if spec.arity >= 0 else 1 << 30
         flags = spec.flags
         self.is_write = "write" in flags
         self.no_auth = "no_auth" in flags
@@ -93,7 +97,9 @@ def build_command_table() -> dict[bytes, Command]:
             raise RuntimeError(f"handler for {name!r} but Redis has no such command")
         if not sub_name:
             # A container may also run bare (COMMAND with no arguments), as in Redis.
-            table[name] = Command(parent_spec, handlers[name])
+            table[name] = command = Command(parent_spec, handlers[name])
+            if parent_spec.subcommands:
+                command.min_args, command.max_args = 1, 0
             continue
         sub_spec = parent_spec.subcommands.get(sub_name)
         if sub_spec is None:
@@ -102,6 +108,7 @@ def build_command_table() -> dict[bytes, Command]:
         if parent is None:
             parent = table[parent_name] = Command(parent_spec, None)
         parent.subcommands[sub_name.encode()] = Command(sub_spec, handlers[name], parent)
+        parent.min_args, parent.max_args = 1, 0  # containers always take the general path
     out: dict[bytes, Command] = {}
     for name, command in table.items():
         out[name.encode()] = command

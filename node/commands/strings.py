@@ -91,10 +91,28 @@ def _string_for_write(ctx: Session, key: bytes) -> bytes | bytearray | None:
 
 
 def get_command(ctx: Session, argv: list[bytes]) -> object:
-    value = read_string(ctx, argv[1])
-    if type(value) is bytearray:
-        return bytes(value)
-    return value
+    """GET: ``read_string`` and ``Database.lookup`` inlined, as the hottest command."""
+    key = argv[1]
+    db = ctx.db
+    node = ctx.node
+    if db.expires and key in db.expires:
+        value = db.lookup(key, node.now_ms)
+    else:
+        value = db.data.get(key)
+        if value is not None:  # record the access for OBJECT IDLETIME, as lookup does
+            if node.now_ms is not db.access_clock_ms:
+                db.tick_access_clock(node.now_ms)
+            db.access[key] = db.access_clock_s
+    if value is None:
+        node.stats.keyspace_misses += 1
+        return None
+    node.stats.keyspace_hits += 1
+    t = type(value)
+    if t is bytes:
+        return value
+    if t is bytearray:
+        return bytes(value)  # a copy: EXEC encodes after later commands may mutate it
+    raise WrongTypeError()
 
 
 def set_command(ctx: Session, argv: list[bytes]) -> object:
