@@ -129,15 +129,17 @@ class Database:
         The key's access time becomes ``clock.now_ms`` (unknown without a clock: idle 0)."""
         data = self.data
         old = data.get(key)
+        # value_size inlined for strings: set() is on every write's path.
+        size = len(value) if type(value) is bytes else value_size(value)  # type: ignore[arg-type]
         if old is None:
             slot = key_slot(key)
             members = self._slot_keys[slot]
             if members is None:
                 members = self._slot_keys[slot] = set()
             members.add(key)
-            self.used_bytes += KEY_OVERHEAD_BYTES + len(key) + value_size(value)
+            self.used_bytes += KEY_OVERHEAD_BYTES + len(key) + size
         else:
-            self.used_bytes += value_size(value) - value_size(old)
+            self.used_bytes += size - (len(old) if type(old) is bytes else value_size(old))  # type: ignore[arg-type]
             if not keep_ttl and self.expires and key in self.expires:
                 self._drop_ttl(key)
         data[key] = value
@@ -152,10 +154,48 @@ class Database:
         if self.watchers:
             self.touch(key)
 
+    def set_many(self, argv: list[bytes], now_ms: int) -> None:
+        """MSET: ``set`` for each ``argv[i], argv[i + 1]`` pair from index 1, with the
+        invariant work hoisted out of the loop (MSET of 10 keys is a benchmark staple)."""
+        data = self.data
+        slot_keys = self._slot_keys
+        access = self.access
+        if self.clock is not None:
+            if now_ms is not self.access_clock_ms:
+                self.tick_access_clock(now_ms)
+            stamp = self.access_clock_s
+        used = 0
+        for i in range(1, len(argv), 2):
+            key = argv[i]
+            value = argv[i + 1]
+            if self.expires and key in self.expires:
+                self.lookup(key, now_ms)  # expire a due key first, as setKey's lookup does
+                if key in self.expires:
+                    self._drop_ttl(key)
+            old = data.get(key)
+            if old is None:
+                members = slot_keys[key_slot(key)]
+                if members is None:
+                    members = slot_keys[key_slot(key)] = set()
+                members.add(key)
+                used += KEY_OVERHEAD_BYTES + len(key) + len(value)
+            else:
+                used += len(value) - (len(old) if type(old) is bytes else value_size(old))  # type: ignore[arg-type]
+            data[key] = value
+            if self.clock is not None:
+                access[key] = stamp
+        self.used_bytes += used
+        if self.watchers:
+            for i in range(1, len(argv), 2):
+                self.touch(argv[i])
+
     def replace_value(self, key: bytes, value: object) -> None:
         """Swap the value of an existing key in place (TTL kept), e.g. after INCR or APPEND."""
         old = self.data[key]
-        self.used_bytes += value_size(value) - value_size(old)
+        if type(value) is bytes and type(old) is bytes:
+            self.used_bytes += len(value) - len(old)  # type: ignore[arg-type]
+        else:
+            self.used_bytes += value_size(value) - value_size(old)
         self.data[key] = value
         if self.watchers:
             self.touch(key)
