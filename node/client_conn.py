@@ -21,6 +21,7 @@ import logging
 from collections import deque
 
 from node import core
+from node.blocking import Block
 from node.protocol.errors import RespError
 from node.protocol.resp import (
     ProtocolError,
@@ -36,7 +37,7 @@ log = logging.getLogger("rcsim.node")
 
 
 class ClientConnection:
-    __slots__ = ("close_after_flush", "node", "parser", "pending", "session")
+    __slots__ = ("blocked", "close_after_flush", "node", "parser", "pending", "session")
 
     def __init__(self, node: NodeState, session: Session) -> None:
         self.node = node
@@ -44,6 +45,7 @@ class ClientConnection:
         self.parser = RequestParser(max_bulk_len=node.proto_max_bulk_len)
         self.pending: deque[list[bytes]] = deque()
         self.close_after_flush = False
+        self.blocked = False  # waiting in a blocking command (node.blocking has the details)
 
     def feed(self, data: bytes) -> bytes:
         """Run every complete request in ``data``; return the replies to send (maybe b"")."""
@@ -59,7 +61,7 @@ class ClientConnection:
             log.warning("closing client %s that reached max query buffer length", session.addr)
             self.close_after_flush = True
             return b""
-        if self.pending or self.node.paused_until_ms:
+        if self.pending or self.blocked or self.node.paused_until_ms:
             self.pending.extend(requests)
             out = self._run_pending()
         else:
@@ -131,6 +133,14 @@ class ClientConnection:
                     append(b"$%d\r\n%s\r\n" % (len(reply), reply))  # type: ignore[arg-type]
                 elif t is int:
                     append(b":%d\r\n" % reply)  # type: ignore[str-format]
+                elif t is Block:
+                    # Park: the rest of this read waits behind the blocked command.
+                    self._park(argv, reply)  # type: ignore[arg-type]
+                    for later, request in enumerate(requests):
+                        if request is argv:
+                            self.pending.extend(requests[later + 1 :])
+                            break
+                    break
                 else:
                     append(encode(reply, session.resp3))
             if session.reply_gate and (session.close_after_reply or session.killed):
@@ -148,11 +158,27 @@ class ClientConnection:
         """Run requests held by CLIENT PAUSE, as far as the pause now allows."""
         return self._run_pending() if self.pending else b""
 
+    def _park(self, argv: list[bytes], block: Block) -> None:
+        node = self.node
+        node.blocking.block(self.session, argv, block, node.now_ms)
+        self.blocked = True
+
+    def unblock(self, reply: object) -> bytes:
+        """The blocked command got its answer: its reply, then the requests that waited."""
+        self.blocked = False
+        session = self.session
+        out = (
+            b""
+            if session.reply_gate and session.reply_mode != b"on"
+            else encode(reply, session.resp3)
+        )
+        return out + self.resume()
+
     def _run_pending(self) -> bytes:
         node = self.node
         pending = self.pending
         out = []
-        while pending and not self.close_after_flush:
+        while pending and not self.close_after_flush and not self.blocked:
             if node.paused_until_ms > node.now_ms and self._paused(pending[0]):
                 break
             out.append(self._run([pending.popleft()]))
@@ -171,5 +197,6 @@ class ClientConnection:
         session = self.session
         session.unwatch_all()
         node = self.node
+        node.blocking.drop(session)
         node.monitors.discard(session)
         node.clients.pop(session.id, None)

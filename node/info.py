@@ -123,7 +123,7 @@ def _server(node: NodeState) -> Fields:
 
 
 def _clients(node: NodeState) -> Fields:
-    blocked = sum(1 for c in node.clients.values() if getattr(c, "blocked", False))
+    blocked = len(node.blocking)
     return [
         ("connected_clients", len(node.clients)),
         ("cluster_connections", 0),

@@ -53,6 +53,8 @@ class Database:
         "access",
         "access_clock_ms",
         "access_clock_s",
+        "blocking",
+        "blocking_keys",
         "clock",
         "data",
         "expires",
@@ -78,6 +80,10 @@ class Database:
         self.clock: object | None = None
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL later on.
         self.on_expired: Callable[[Database, bytes], None] | None = None
+        # Keys some client is blocked on (BLPOP...), and the node's BlockingState to tell when
+        # one of them gets a value that wakes waiters (lists and sorted sets, as in Redis 7.0).
+        self.blocking_keys: set[bytes] = set()
+        self.blocking: object | None = None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -153,6 +159,20 @@ class Database:
             self.access.pop(key, None)
         if self.watchers:
             self.touch(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self._signal_ready(key, value)
+
+    def modified(self, key: bytes) -> None:
+        """A value changed in place (LPUSH onto a list, SADD...): invalidate WATCHes and wake
+        clients blocked on the key (Redis's ``signalModifiedKey`` + ``signalKeyAsReady``)."""
+        if self.watchers:
+            self.touch(key)
+        if self.blocking_keys and key in self.blocking_keys:
+            self._signal_ready(key, self.data.get(key))
+
+    def _signal_ready(self, key: bytes, value: object) -> None:
+        if getattr(value, "wakes_blocked", False) and self.blocking is not None:
+            self.blocking.signal_ready(self, key)  # type: ignore[attr-defined]
 
     def set_many(self, argv: list[bytes], now_ms: int) -> None:
         """MSET: ``set`` for each ``argv[i], argv[i + 1]`` pair from index 1, with the
@@ -283,6 +303,11 @@ class Database:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
+        # Clients blocked in either database may find their keys now (scanDatabaseForReadyKeys).
+        for db in (self, other):
+            for key in list(db.blocking_keys):
+                if key in db.data:
+                    db._signal_ready(key, db.data[key])
 
     # -- expiry --------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import time
 
 import trio
 
+from node import core
 from node.client_conn import ClientConnection
 from node.runtime import Runtime
 from node.session import Session
@@ -68,6 +69,17 @@ class ClientServer:
         node.clients[session.id] = session
         return session
 
+    def release_blocked(self) -> None:
+        """Run the clients blocked on keys that got data, then hand every released client its
+        reply (and the requests that waited behind it) through the driver."""
+        blocking = self.node.blocking
+        if blocking.ready:
+            blocking.serve_ready(core.execute)
+        if blocking.released:
+            released, blocking.released = blocking.released, []
+            for session, reply in released:
+                self._driver.unblocked(session, reply)  # type: ignore[union-attr]
+
     async def drain_events(self) -> None:
         node = self.node
         events, node.events = node.events, []
@@ -93,9 +105,15 @@ class ClientServer:
             if node.paused_until_ms:
                 until_unpause = (node.paused_until_ms - wall_ms()) / 1000
                 period = max(0.001, min(period, until_unpause))
+            deadline = node.blocking.next_deadline_ms() if node.blocking.by_session else None
+            if deadline is not None:
+                period = max(0.001, min(period, (deadline - wall_ms()) / 1000))
             await trio.sleep(period)
             node.now_ms = now = wall_ms()
             node.active_expire()
+            if node.blocking.by_session:
+                node.blocking.expire(now)
+                self.release_blocked()
             if node.paused_until_ms and node.paused_until_ms <= now:
                 node.paused_until_ms = 0
             self._driver.periodic(now)  # type: ignore[union-attr]
@@ -224,6 +242,8 @@ class EpollClientLoop:
             if node.events:
                 # Before the replies go out: DEBUG SLEEP answers after sleeping, as in Redis.
                 await self.server.drain_events()
+            if node.blocking.ready or node.blocking.released:
+                self.server.release_blocked()
             if self.pending_writes:
                 self._write_pending()
             if self.push_ready:
@@ -308,6 +328,16 @@ class EpollClientLoop:
                 queue.clear()
                 self._write(conn, data)
 
+    def unblocked(self, session: Session, reply: object) -> None:
+        conn = self.by_session.get(session.id)
+        if conn is not None:
+            data = conn.proto.unblock(reply)
+            if conn.proto.pending:
+                self.paused.add(conn)
+            if data or conn.proto.close_after_flush:
+                conn.queued = True
+                self.pending_writes.append((conn, data))
+
     def _close(self, conn: _SocketConn) -> None:
         if self.conns.pop(conn.fd, None) is None:
             return
@@ -352,6 +382,7 @@ class StreamClientServer:
         self.server = server
         self.node = server.node
         self.scopes: dict[int, trio.CancelScope] = {}
+        self.protos: dict[int, ClientConnection] = {}
 
     async def run(self, listeners: list, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -371,6 +402,7 @@ class StreamClientServer:
                 await stream.send_all(MAX_CLIENTS_REPLY)
                 return
             proto = ClientConnection(self.node, session)
+            self.protos[session.id] = proto
             wakeup = trio.Event()
             session.notify = wakeup.set
             scope = self.scopes[session.id] = trio.CancelScope()
@@ -384,6 +416,7 @@ class StreamClientServer:
                 pass
             finally:
                 self.scopes.pop(session.id, None)
+                self.protos.pop(session.id, None)
                 proto.closed()
 
     async def _read_loop(self, stream, proto: ClientConnection) -> None:
@@ -395,7 +428,7 @@ class StreamClientServer:
             node.now_ms = self.server.runtime.wall_ms()
             proto.session.last_interaction_ms = node.now_ms
             out = proto.feed(data)
-            while proto.pending and not proto.close_after_flush:
+            while proto.pending and not proto.blocked and not proto.close_after_flush:
                 if out:
                     await stream.send_all(out)
                 await trio.sleep(0.01)
@@ -415,6 +448,13 @@ class StreamClientServer:
             data = b"".join(session.out_queue)
             session.out_queue.clear()
             await stream.send_all(data)
+
+    def unblocked(self, session: Session, reply: object) -> None:
+        proto = self.protos.get(session.id)
+        if proto is not None:
+            data = proto.unblock(reply)
+            if data:
+                session.push_out_of_band(data)
 
     def kill(self, session: Session) -> None:
         scope = self.scopes.get(session.id)

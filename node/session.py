@@ -31,6 +31,7 @@ class Session:
         "flags",
         "gate",
         "id",
+        "in_script",
         "laddr",
         "last_command",
         "last_interaction_ms",
@@ -77,6 +78,7 @@ class Session:
         self.watched: list[tuple[Database, bytes, bool]] = []
         self.watch_dirty = False
         self.asking = False
+        self.in_script = False  # running inside EVAL/FCALL: blocking commands must not block
         self.readonly = False
         self.close_after_reply = False
         self.killed = False

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from node.blocking import BlockingState
 from node.config import Config
 from node.host import Host
 from node.keyspace import Database
@@ -91,9 +92,11 @@ class NodeState:
         self.start_ms = now_ms
         self.run_id = "%040x" % self.rng.getrandbits(160)
         self.dbs = [Database(i) for i in range(config.get_int("databases"))]
+        self.blocking = BlockingState()
         for db in self.dbs:
             db.on_expired = self._on_key_expired
             db.clock = self  # writes read ``now_ms`` from here for OBJECT IDLETIME
+            db.blocking = self.blocking
         self.clients: dict[int, object] = {}
         self.next_client_id = 1
         self.stats = Stats()

@@ -135,6 +135,8 @@ def _flag_set(session: Session) -> set[str]:
         flags.add("r")
     if session.no_evict:
         flags.add("e")
+    if session.node.blocking.is_blocked(session):
+        flags.add("b")
     if any(_pubsub_counts(session)):
         flags.add("P")
     return flags
@@ -427,6 +429,25 @@ def client_no_evict_command(ctx: Session, argv: list[bytes]) -> object:
     return OK
 
 
+def client_unblock_command(ctx: Session, argv: list[bytes]) -> object:
+    """CLIENT UNBLOCK id [TIMEOUT|ERROR] (Redis 7.0's clientCommand): 1 if it was blocked."""
+    if len(argv) > 4:
+        raise syntax_error()
+    as_error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason == b"error":
+            as_error = True
+        elif reason != b"timeout":
+            raise RespError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    client_id = parse_int(argv[2])
+    target = ctx.node.clients.get(client_id)
+    if target is None:
+        return 0
+    reply = RespError("UNBLOCKED client unblocked via CLIENT UNBLOCK") if as_error else None
+    return 1 if ctx.node.blocking.unblock(target, reply) else 0  # type: ignore[arg-type]
+
+
 def client_getredir_command(ctx: Session, argv: list[bytes]) -> object:
     """Client-side caching is not modelled: tracking is always off, so -1."""
     return -1
@@ -479,6 +500,7 @@ HANDLERS = {
     "client|unpause": client_unpause_command,
     "client|no-evict": client_no_evict_command,
     "client|getredir": client_getredir_command,
+    "client|unblock": client_unblock_command,
     "client|trackinginfo": client_trackinginfo_command,
     "client|help": client_help_command,
     "readonly": readonly_command,
