@@ -162,9 +162,11 @@ class Database:
         if self.blocking_keys and key in self.blocking_keys:
             self._signal_ready(key, value)
 
-    def modified(self, key: bytes) -> None:
-        """A value changed in place (LPUSH onto a list, SADD...): invalidate WATCHes and wake
-        clients blocked on the key (Redis's ``signalModifiedKey`` + ``signalKeyAsReady``)."""
+    def modified(self, key: bytes, size_delta: int = 0) -> None:
+        """A value changed in place (LPUSH onto a list, SADD...): invalidate WATCHes, wake
+        clients blocked on the key (Redis's ``signalModifiedKey`` + ``signalKeyAsReady``) and
+        adjust the memory estimate by ``size_delta`` bytes."""
+        self.used_bytes += size_delta
         if self.watchers:
             self.touch(key)
         if self.blocking_keys and key in self.blocking_keys:

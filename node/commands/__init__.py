@@ -27,6 +27,15 @@ HANDLER_MODULES = (
     "node.commands.clients",
     "node.commands.transactions",
     "node.commands.introspection",
+    "node.types.hashes",
+    "node.types.sets",
+    "node.types.lists",
+    "node.types.zsets",
+    "node.types.geo",
+    "node.types.hyperloglog",
+    "node.types.bitmaps",
+    "node.types.pubsub",
+    "node.types.scripting",
 )
 
 

@@ -60,3 +60,18 @@ def parse_float(raw: bytes) -> float:
 
 def upper(arg: bytes) -> bytes:
     return arg.upper()
+
+
+def lookup_typed(ctx: Session, key: bytes, cls: type, read: bool = True) -> object | None:
+    """The value at ``key`` if it is a ``cls`` (None if missing); WRONGTYPE for another type.
+    ``read`` counts keyspace hits/misses, as Redis's lookupKeyRead does."""
+    value = ctx.db.lookup(key, ctx.node.now_ms)
+    if read:
+        stats = ctx.node.stats
+        if value is None:
+            stats.keyspace_misses += 1
+            return None
+        stats.keyspace_hits += 1
+    if value is None or type(value) is cls:
+        return value
+    raise WrongTypeError()
