@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark one rcsim node against one redis-server in the same run and print the ratios.
 
-Runs ``redis-benchmark -q -c 50 -n N -t <tests>`` against each server, without and with ``-P 16``,
-then loads 1,000,000 keys with 16-byte values into each and compares resident memory.
+Runs ``redis-benchmark -q -c 50 -n N [-t <tests>]`` against each server, without and with
+``-P 16``, then loads 1,000,000 keys with 16-byte values into each and compares resident memory.
+``--tests default`` (the default) runs redis-benchmark's own default test list.
 
-Usage: scripts/bench/node.py [--requests 200000] [--tests set,get,incr,mset] [--keys 1000000]
-                             [--no-memory] [--markdown]
+Usage: scripts/bench/node.py [--requests 200000] [--tests default|set,get,incr,mset]
+                             [--keys 1000000] [--no-memory]
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ RESULT_LINE = re.compile(r"^([A-Za-z0-9_ ()\-:]+?):\s+([\d.]+) requests per seco
 
 
 def run_benchmark(port: int, tests: str, requests: int, pipeline: int) -> dict[str, float]:
-    cmd = ["redis-benchmark", "-p", str(port), "-q", "-c", "50", "-n", str(requests), "-t", tests]
+    cmd = ["redis-benchmark", "-p", str(port), "-q", "-c", "50", "-n", str(requests)]
+    if tests != "default":
+        cmd += ["-t", tests]
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -74,7 +77,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=200000)
-    parser.add_argument("--tests", default="set,get,incr,mset")
+    parser.add_argument("--tests", default="default")
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args()
