@@ -56,9 +56,8 @@ def lookup(session: Session, argv: list[bytes]) -> tuple[Command | None, RespErr
 def execute(session: Session, argv: list[bytes]) -> object:
     """Run one request and return its reply value (see ``node.protocol.resp.encode``).
 
-    This is the hot path: the common case (a known command with the right arity, an
-    authenticated client outside MULTI) runs the handler inline with its bookkeeping, without
-    going through ``lookup`` and ``call``.
+    The general path: ``ClientConnection._run`` inlines the common case (a known command with
+    the right arity, an authenticated client outside MULTI) and comes here for the rest.
     """
     node = session.node
     command = node.commands.get(argv[0])
@@ -80,33 +79,13 @@ def execute(session: Session, argv: list[bytes]) -> object:
             if argv[0].lower() not in _MULTI_PASSTHROUGH:
                 session.multi.append((command, argv))
                 return QUEUED
-    clock = node.monotonic_ns
-    started = clock()
-    try:
-        reply = command.handler(session, argv)
-    except RespError as error:
-        reply = handler_failed(node, command, error)
-    except Exception as error:  # a bug in rcsim: never let it take the node down
-        reply = handler_crashed(command, argv, error)
-    else:
-        if command.is_write:
-            node.dirty += 1
-    duration = clock() - started
-    stats = command.stats
-    stats[0] += 1
-    stats[1] += duration
-    session.last_command = command.name_bytes
-    if duration >= node.slow_threshold_ns:  # the smaller of the SLOWLOG and LATENCY thresholds
-        record_slow(session, command, argv, duration)
-    # MONITOR sees a command once it ran (Redis 7's call()), so EXEC follows its commands.
-    if node.monitors and not command.skip_monitor:
-        _feed_monitors(session, argv)
-    return reply
+    return call(session, command, argv)  # type: ignore[arg-type]
 
 
 def call(session: Session, command: Command, argv: list[bytes]) -> object:
     """Invoke a resolved command with statistics, SLOWLOG and MONITOR bookkeeping (Redis's
-    ``call``); used by EXEC for queued commands."""
+    ``call``); used by ``execute`` and by EXEC for queued commands. Keep in step with the
+    inlined copy in ``ClientConnection._run``."""
     node = session.node
     clock = node.monotonic_ns
     started = clock()
