@@ -1,10 +1,10 @@
 """The dispatcher: ``execute(session, argv)`` -> reply value, in Redis's ``processCommand`` order.
 
 Order of checks (Redis 7.0 ``processCommand``): unknown command or subcommand, arity,
-authentication, commands refused inside MULTI, then queueing inside MULTI, then the call. A
-rejection while a transaction is open flags it, so EXEC answers EXECABORT. Handler errors are
-``RespError`` exceptions; any other exception is a bug in rcsim: it is logged once and answered
-with an error, and the connection and the node carry on.
+authentication, commands refused inside MULTI, commands a RESP2 subscriber may not run, then
+queueing inside MULTI, then the call. A rejection while a transaction is open flags it, so EXEC
+answers EXECABORT. Handler errors are ``RespError`` exceptions; any other exception is a bug in
+rcsim: it is logged once and answered with an error, and the connection and the node carry on.
 """
 
 from __future__ import annotations
@@ -26,6 +26,29 @@ from node.session import Session
 log = logging.getLogger("rcsim.node")
 
 _MULTI_PASSTHROUGH = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
+
+# What a RESP2 client may run while subscribed (Redis's processCommand, CLIENT_PUBSUB check).
+_PUBSUB_CONTEXT = frozenset(
+    (
+        "ping",
+        "subscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "sunsubscribe",
+        "psubscribe",
+        "punsubscribe",
+        "quit",
+        "reset",
+    )
+)
+
+
+def _pubsub_context_error(name: str) -> RespError:
+    """Redis names the command by its lowercase full name (``client|list``)."""
+    return RespError(
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+        "/ RESET are allowed in this context"
+    )
 
 
 def lookup(session: Session, argv: list[bytes]) -> tuple[Command | None, RespError | None]:
@@ -57,7 +80,8 @@ def execute(session: Session, argv: list[bytes]) -> object:
     """Run one request and return its reply value (see ``node.protocol.resp.encode``).
 
     The general path: ``ClientConnection._run`` inlines the common case (a known command with
-    the right arity, an authenticated client outside MULTI) and comes here for the rest.
+    the right arity, an authenticated client outside MULTI and not subscribed) and comes here
+    for the rest.
     """
     node = session.node
     command = node.commands.get(argv[0])
@@ -65,20 +89,20 @@ def execute(session: Session, argv: list[bytes]) -> object:
         command, error = lookup(session, argv)
         if error is not None:
             return _reject(session, error, argv, command)
-    if session.gate:  # not authenticated, or inside MULTI
+    if session.gate:  # not authenticated, inside MULTI, or subscribed
         if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
             return _reject(session, NoAuthError(), argv, command)
-        if session.multi is not None:
-            if command.no_multi:  # type: ignore[union-attr]
-                return _reject(
-                    session,
-                    RespError("ERR Command not allowed inside a transaction"),
-                    argv,
-                    command,
-                )
-            if argv[0].lower() not in _MULTI_PASSTHROUGH:
-                session.multi.append((command, argv))
-                return QUEUED
+        if session.multi is not None and command.no_multi:  # type: ignore[union-attr]
+            return _reject(
+                session, RespError("ERR Command not allowed inside a transaction"), argv, command
+            )
+        if (
+            session.subscribed and not session.resp3 and command.name not in _PUBSUB_CONTEXT  # type: ignore[union-attr]
+        ):
+            return _reject(session, _pubsub_context_error(command.name), argv, command)  # type: ignore[union-attr]
+        if session.multi is not None and argv[0].lower() not in _MULTI_PASSTHROUGH:
+            session.multi.append((command, argv))
+            return QUEUED
     return call(session, command, argv)  # type: ignore[arg-type]
 
 

@@ -132,7 +132,7 @@ def _clients(node: NodeState) -> Fields:
         ("client_recent_max_output_buffer", 0),
         ("blocked_clients", blocked),
         ("tracking_clients", 0),
-        ("clients_in_timeout_table", 0),
+        ("clients_in_timeout_table", node.blocking.timeout_count()),
     ]
 
 
@@ -234,7 +234,10 @@ def _persistence(node: NodeState) -> Fields:
 
 
 def _stats(node: NodeState) -> Fields:
+    from node.types.pubsub import server_counts
+
     s = node.stats
+    pubsub_channels, pubsub_patterns, pubsubshard_channels = server_counts(node)
     return [
         ("total_connections_received", s.total_connections_received),
         ("total_commands_processed", s.total_commands_processed),
@@ -261,9 +264,9 @@ def _stats(node: NodeState) -> Fields:
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", s.keyspace_hits),
         ("keyspace_misses", s.keyspace_misses),
-        ("pubsub_channels", 0),
-        ("pubsub_patterns", 0),
-        ("pubsubshard_channels", 0),
+        ("pubsub_channels", pubsub_channels),
+        ("pubsub_patterns", pubsub_patterns),
+        ("pubsubshard_channels", pubsubshard_channels),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),

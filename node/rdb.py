@@ -311,12 +311,15 @@ def encode_string(value: bytes, compress: bool = True) -> bytes:
 class Reader:
     """A cursor over a payload; every short read raises RdbError (Redis's failed ``rioRead``)."""
 
-    __slots__ = ("data", "end", "pos")
+    __slots__ = ("config", "data", "end", "pos")
 
     def __init__(self, data: bytes, end: int | None = None) -> None:
         self.data = data
         self.pos = 0
         self.end = len(data) if end is None else end
+        # The loading node's Config (or None): decoders read encoding thresholds from it, as
+        # Redis's rdbLoadObject reads hash-max-listpack-entries and friends.
+        self.config: object | None = None
 
     def read(self, n: int) -> bytes:
         if n < 0 or self.pos + n > self.end:
@@ -425,7 +428,9 @@ def dump_payload(value: object, compress: bool = True) -> bytes:
     codec = _ENCODERS.get(type(value))
     if codec is None:
         raise UnsupportedTypeError(_type_name(value))
-    body = bytes((codec.code,)) + codec.encode(value, compress) + RDB_VERSION.to_bytes(2, "little")
+    # A value whose RDB type depends on its encoding (a listpack or a skiplist zset) names it.
+    code = getattr(value, "rdb_type_code", codec.code)
+    body = bytes((code,)) + codec.encode(value, compress) + RDB_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 
 
@@ -439,11 +444,13 @@ def verify_payload(payload: bytes) -> bool:
     return crc64(payload[:-8]) == int.from_bytes(payload[-8:], "little")
 
 
-def load_payload(payload: bytes) -> object:
+def load_payload(payload: bytes, config: object | None = None) -> object:
     """The value in a verified payload (``rdbLoadObjectType`` + ``rdbLoadObject``). Raises
     RdbError. As in Redis, the reader spans the whole payload (a body may run into the footer)
-    and bytes left between the object and the footer are ignored."""
+    and bytes left between the object and the footer are ignored. ``config`` (the node's) gives
+    decoders the encoding thresholds; without it they use Redis's defaults."""
     reader = Reader(payload)
+    reader.config = config
     code = reader.read_byte()
     codec = _DECODERS.get(code)
     if codec is None:

@@ -23,6 +23,7 @@ class Session:
         "_multi",
         "_reply_mode",
         "_reply_skip",
+        "_subscribed",
         "addr",
         "asking",
         "created_ms",
@@ -45,6 +46,9 @@ class Session:
         "notify",
         "out_queue",
         "parser_auth_pending",
+        "pubsub_channels",
+        "pubsub_patterns",
+        "pubsub_shard_channels",
         "readonly",
         "reply_gate",
         "resp3",
@@ -56,6 +60,7 @@ class Session:
     def __init__(self, node: NodeState, client_id: int, addr: str = "", laddr: str = "") -> None:
         self.gate = self.reply_gate = False
         self._authenticated = True
+        self._subscribed = False
         self._multi: list[tuple] | None = None
         self._close_after_reply = self._killed = False
         self._reply_mode = b"on"
@@ -92,17 +97,24 @@ class Session:
         self.last_interaction_ms = node.now_ms
         self.last_command = b"NULL"
         self.out_queue: list[bytes] = []
+        # Pub/Sub subscriptions (Redis's ``client`` fields), kept in subscription order: the
+        # dict keys are the names, the values unused. ``node.types.pubsub`` maintains them
+        # together with the node's registries.
+        self.pubsub_channels: dict[bytes, None] = {}
+        self.pubsub_patterns: dict[bytes, None] = {}
+        self.pubsub_shard_channels: dict[bytes, None] = {}
         # Set by the driver: wakes the connection's writer when out_queue gets bytes.
         self.notify: Callable[[], None] | None = None
 
     # -- the dispatcher's two fast-path gates -------------------------------------------
-    # ``gate`` is True when a command cannot just run (not authenticated, or inside MULTI);
+    # ``gate`` is True when a command cannot just run (not authenticated, inside MULTI, or
+    # subscribed to Pub/Sub, where RESP2 clients may only run a few commands);
     # ``reply_gate`` when its reply is not simply sent (CLIENT REPLY OFF/SKIP, closing). Both
     # are plain slots the hot path reads; the attributes that decide them are properties whose
     # setters keep the two flags current. Nothing else may assign ``gate``/``reply_gate``.
 
     def _update_gates(self) -> None:
-        self.gate = not self._authenticated or self._multi is not None
+        self.gate = not self._authenticated or self._multi is not None or self._subscribed
         self.reply_gate = (
             self._reply_skip > 0
             or self._reply_mode != b"on"
@@ -128,6 +140,26 @@ class Session:
     def multi(self, value: list[tuple] | None) -> None:
         self._multi = value
         self._update_gates()
+
+    @property
+    def subscribed(self) -> bool:
+        """Redis's CLIENT_PUBSUB: set by (P|S)SUBSCRIBE, cleared once no subscription is left.
+
+        It gates in any protocol (the dispatcher checks RESP2 itself): ``resp3`` stays a plain
+        slot, read on every reply, and a RESP3 subscriber merely takes the general path."""
+        return self._subscribed
+
+    @subscribed.setter
+    def subscribed(self, value: bool) -> None:
+        self._subscribed = value
+        self._update_gates()
+
+    def unsubscribe_all(self) -> None:
+        """Drop every subscription without notifying the client (RESET, disconnection)."""
+        if self.pubsub_channels or self.pubsub_patterns or self.pubsub_shard_channels:
+            from node.types.pubsub import drop_subscriptions
+
+            drop_subscriptions(self)
 
     @property
     def close_after_reply(self) -> bool:

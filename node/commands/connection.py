@@ -181,12 +181,14 @@ def select_command(ctx: Session, argv: list[bytes]) -> object:
 
 def reset_command(ctx: Session, argv: list[bytes]) -> object:
     """Back to a fresh connection's state, as Redis 7.0's ``clearClientConnectionState``:
-    transaction and WATCHes dropped, db 0, RESP2, no name, MONITOR off, ASKING/READONLY and
-    CLIENT REPLY OFF cleared, default user (unauthenticated again under requirepass).
+    transaction, WATCHes and subscriptions dropped (unannounced), db 0, RESP2, no name, MONITOR
+    off, ASKING/READONLY and CLIENT REPLY OFF cleared, default user (unauthenticated again
+    under requirepass).
     CLIENT NO-EVICT survives, as it does in 7.0."""
     ctx.multi = None
     ctx.multi_error = False
     ctx.unwatch_all()
+    ctx.unsubscribe_all()
     ctx.select(0)
     ctx.resp3 = False
     ctx.name = b""

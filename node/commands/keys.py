@@ -577,7 +577,7 @@ def restore_command(ctx: Session, argv: list[bytes]) -> object:
     if not rdb.verify_payload(payload):
         raise RespError(BAD_PAYLOAD)
     try:
-        value = rdb.load_payload(payload)
+        value = rdb.load_payload(payload, ctx.node.config)
     except rdb.UnsupportedTypeError as error:
         raise RespError(f"ERR RESTORE is not supported for payloads of type {error.type_name}")
     except rdb.RdbError:
