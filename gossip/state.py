@@ -1,0 +1,196 @@
+"""``ClusterState``: one node's view of the cluster, as a pure, sans-I/O state machine.
+
+Theory of operation. The driver owns sockets, the clock and the disk; this object owns every
+decision. The driver feeds it inputs, each with the current unix time in ms:
+
+- links: ``on_link_accepted`` (a peer connected to our bus port; returns the link id),
+  ``on_link_connected`` / ``on_link_closed`` (outcome of a ``Connect`` it was asked for, or a
+  link that dropped), ``on_message`` (a decoded frame from a link);
+- time: ``on_tick`` whenever ``next_deadline_ms()`` has passed (every 100 ms, Redis's cron);
+- commands: ``meet``, ``add_slots``... from CLUSTER subcommand handlers.
+
+After each call the driver takes ``drain()``: effects to carry out (``Send``, ``Connect``,
+``Disconnect``, ``SaveConfig``) and events (``NodeMarkedFail``, ``StateChanged``...), see
+``gossip.outbox``. The rules live in small modules named after their job: ``receive`` (one
+message), ``cron`` (the tick), ``failure`` (PFAIL/FAIL), ``epochs`` (slot ownership and
+config epochs), ``health`` (ok/fail), ``ping`` (what we send), ``admin`` (commands), all on top
+of ``table.ClusterTable``'s primitives. Randomness comes only from the ``rng`` passed in, so a
+seed replays a run; no module-level mutable state, so many nodes can share one process.
+
+Queries the node needs for routing and replies are plain attributes and small methods:
+``myself``, ``nodes``, ``slots`` (slot -> owner id), ``migrating_to``, ``importing_from``,
+``state_ok``, ``current_epoch``, ``slot_owner()``; the CLUSTER NODES/INFO/SLOTS/SHARDS texts
+and structures come from ``gossip.nodesconf`` and ``gossip.views``.
+
+Elections and failover (FAILOVER_AUTH_*, MFSTART, votes in ``last_vote_epoch``, replica
+migration) are a later issue: messages are counted and ignored, ``set_my_master`` and the
+``master_id``/``replicas`` fields are the extension points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from gossip import admin, cron, receive
+from gossip.config import GossipConfig
+from gossip.messages import Message, MessageType, NodeFlag
+from gossip.node import ClusterNode
+from gossip.ping import publish, send_ping
+from gossip.table import ClusterTable
+
+SlotArg = admin.SlotArg
+
+
+class ClusterState(ClusterTable):
+    """Construct with ``ClusterState(config, rng, now_ms)`` for a fresh node (random id; the
+    outbox of its first call asks to save nodes.conf), or load one with
+    ``gossip.nodesconf.load_nodes_conf``."""
+
+    # ------------------------------------------------------------------- driver inputs
+
+    def on_link_accepted(self, peer_ip: str, local_ip: str, now_ms: int) -> int:
+        """A peer connected to our bus port from ``peer_ip`` (to our ``local_ip``)."""
+        return self.accept_link(peer_ip, local_ip, now_ms)
+
+    def on_link_connected(self, link_id: int, now_ms: int) -> None:
+        """An outbound ``Connect`` succeeded: send the first PING (or MEET, once).
+
+        Like Redis's clusterLinkConnectHandler, a ping that was pending before the reconnect
+        keeps its original time, so a flapping link cannot hide a dead node."""
+        link = self.links.get(link_id)
+        if link is None or link.inbound:
+            return
+        link.up = True
+        node = self.lookup(link.node_id)
+        if node is not None:
+            old_ping_sent = node.ping_sent_ms
+            meet = bool(node.flags & NodeFlag.MEET)
+            send_ping(self, link, MessageType.MEET if meet else MessageType.PING, now_ms)
+            if old_ping_sent:
+                node.ping_sent_ms = old_ping_sent
+            node.flags &= ~NodeFlag.MEET
+        self.before_sleep(now_ms)
+
+    def on_link_closed(self, link_id: int, now_ms: int) -> None:
+        """A link failed to connect or dropped (unknown ids are ignored). The next tick opens a
+        new outbound link. A connect that never came up counts as a ping sent now, as Redis
+        does for a synchronous connect error, so an unreachable node still times out."""
+        link = self.forget_link(link_id)
+        if link is not None and not link.inbound and not link.up:
+            node = self.lookup(link.node_id)
+            if node is not None and node.ping_sent_ms == 0:
+                node.ping_sent_ms = now_ms
+        self.before_sleep(now_ms)
+
+    def on_message(self, link_id: int, message: Message, now_ms: int) -> None:
+        receive.process_message(self, link_id, message, now_ms)
+        self.before_sleep(now_ms)
+
+    def on_tick(self, now_ms: int) -> None:
+        cron.cluster_cron(self, now_ms)
+        self.before_sleep(now_ms)
+
+    def next_deadline_ms(self) -> int:
+        """When ``on_tick`` is due next (unix ms)."""
+        return self.next_tick_ms
+
+    def set_config(self, config: GossipConfig, now_ms: int) -> None:
+        """CONFIG SET of a cluster directive: new timeouts apply from the next tick."""
+        self.apply_config(config)
+        self.mark_update_state()
+        self.mark_save()
+        self.before_sleep(now_ms)
+
+    # ----------------------------------------------------------------------- commands
+
+    def meet(self, ip: str, port: int, cport: int, now_ms: int) -> None:
+        """CLUSTER MEET: raises "Invalid node address specified" for a bad ip or port."""
+        admin.meet(self, ip, port, cport, now_ms)
+        self.before_sleep(now_ms)
+
+    def add_slots(self, slots: Iterable[SlotArg], now_ms: int) -> None:
+        """CLUSTER ADDSLOTS: slots as ints or raw argv (parsed with Redis's rules)."""
+        admin.assign_slots(self, slots, delete=False)
+        self.before_sleep(now_ms)
+
+    def del_slots(self, slots: Iterable[SlotArg], now_ms: int) -> None:
+        admin.assign_slots(self, slots, delete=True)
+        self.before_sleep(now_ms)
+
+    def add_slot_ranges(self, pairs: Iterable[tuple[SlotArg, SlotArg]], now_ms: int) -> None:
+        """CLUSTER ADDSLOTSRANGE: (start, end) pairs, checked pair by pair like Redis."""
+        admin.assign_slot_ranges(self, pairs, delete=False)
+        self.before_sleep(now_ms)
+
+    def del_slot_ranges(self, pairs: Iterable[tuple[SlotArg, SlotArg]], now_ms: int) -> None:
+        admin.assign_slot_ranges(self, pairs, delete=True)
+        self.before_sleep(now_ms)
+
+    def flush_slots(self, db_empty: bool, now_ms: int) -> None:
+        admin.flush_slots(self, db_empty)
+        self.before_sleep(now_ms)
+
+    def setslot(
+        self, args: Sequence[str | bytes], keys_in_slot: Callable[[int], int], now_ms: int
+    ) -> None:
+        """CLUSTER SETSLOT with its argv after the subcommand name (slot, action[, id])."""
+        admin.setslot(self, args, keys_in_slot, now_ms)
+        self.before_sleep(now_ms)
+
+    def set_slot_migrating(self, slot: SlotArg, node_id: str, now_ms: int) -> None:
+        self.setslot([str(slot), "migrating", node_id], lambda _s: 0, now_ms)
+
+    def set_slot_importing(self, slot: SlotArg, node_id: str, now_ms: int) -> None:
+        self.setslot([str(slot), "importing", node_id], lambda _s: 0, now_ms)
+
+    def set_slot_stable(self, slot: SlotArg, now_ms: int) -> None:
+        self.setslot([str(slot), "stable"], lambda _s: 0, now_ms)
+
+    def set_slot_node(self, slot: SlotArg, node_id: str, keys_in_slot: int, now_ms: int) -> None:
+        self.setslot([str(slot), "node", node_id], lambda _s: keys_in_slot, now_ms)
+
+    def forget(self, node_id: str | bytes, now_ms: int) -> None:
+        """CLUSTER FORGET: drop the node and ban it from gossip for 60 s."""
+        admin.forget(self, node_id, now_ms)
+        self.before_sleep(now_ms)
+
+    def reset(self, hard: bool, now_ms: int, db_empty: bool = True) -> None:
+        admin.reset(self, hard, db_empty)
+        self.before_sleep(now_ms)
+
+    def set_config_epoch(self, epoch: int, now_ms: int) -> None:
+        admin.set_config_epoch(self, epoch)
+        self.before_sleep(now_ms)
+
+    def bump_epoch(self, now_ms: int) -> tuple[str, int]:
+        result = admin.bump_epoch(self)
+        self.before_sleep(now_ms)
+        return result
+
+    def replicate(self, node_id: str | bytes, db_empty: bool, now_ms: int) -> None:
+        """CLUSTER REPLICATE (state only: the replication link is another layer's job)."""
+        admin.replicate(self, node_id, db_empty)
+        self.before_sleep(now_ms)
+
+    def save_config(self, now_ms: int) -> None:
+        """CLUSTER SAVECONFIG: ask the driver to write and fsync nodes.conf now."""
+        self.mark_save(fsync=True)
+        self.before_sleep(now_ms)
+
+    def publish(self, channel: bytes, message: bytes, now_ms: int, *, shard: bool = False) -> None:
+        """Propagate a PUBLISH (or SPUBLISH with ``shard``) over the bus."""
+        publish(self, channel, message, shard=shard)
+        self.before_sleep(now_ms)
+
+    # ------------------------------------------------------------------------ queries
+
+    @property
+    def my_id(self) -> str:
+        return self.myself.node_id
+
+    def slot_owner(self, slot: int) -> ClusterNode | None:
+        return self.lookup(self.slots[slot])
+
+    def count_failure_reports(self, node_id: str | bytes, now_ms: int) -> int:
+        """CLUSTER COUNT-FAILURE-REPORTS; raises "Unknown node" for an unknown id."""
+        return admin.count_failure_reports(self, node_id, now_ms)
