@@ -13,6 +13,10 @@ Two things make a connection wait, and both are kept here as state the driver ca
   ``resume()`` runs them once the pause is over.
 * **Closing.** ``close_after_flush`` is set by QUIT, a protocol error (after its error reply) and
   CLIENT KILL; the driver closes the socket once the output is written.
+* **Blocking commands.** A handler that returns ``Block`` parks the connection (``blocked``):
+  its later requests wait in ``pending`` until ``unblock(reply)``. After every command, clients
+  blocked on keys that command fed are served at once (``retry_blocked``, see
+  ``node.blocking``); their replies wait in ``node.blocking.released`` for the driver.
 """
 
 from __future__ import annotations
@@ -34,6 +38,23 @@ from node.session import Session
 from node.state import NodeState
 
 log = logging.getLogger("rcsim.node")
+
+
+def retry_blocked(session: Session, argv: list[bytes]) -> object:
+    """Run a blocked client's command again now that one of its keys got data. Redis 7.0
+    serves the client in place (``serveClientsBlockedOnListKey``): the command is not counted
+    as another call and MONITOR does not see it again. An error (BLMOVE into a key of
+    another type) is the client's reply."""
+    node = session.node
+    command = node.commands.get(argv[0]) or node.commands.get(argv[0].lower())
+    if command is None or command.handler is None:
+        return Block([], None, None)  # cannot happen: the command ran once already
+    try:
+        return command.handler(session, argv)
+    except RespError as error:
+        return core.handler_failed(node, command, error)
+    except Exception as error:  # a bug in rcsim: never let it take the node down
+        return core.handler_crashed(command, argv, error)
 
 
 class ClientConnection:
@@ -89,6 +110,7 @@ class ClientConnection:
         clock = node.monotonic_ns
         slow_ns = node.slow_threshold_ns
         execute = core.execute
+        blocking = node.blocking
         out: list[bytes] = []
         append = out.append
         started = clock()
@@ -121,9 +143,23 @@ class ClientConnection:
                 session.last_command = command.name_bytes
                 if duration >= slow_ns:
                     core.record_slow(session, command, argv, duration)
+            if blocking.ready:
+                # Serve clients blocked on keys this command fed before the next command runs
+                # (Redis's handleClientsBlockedOnKeys after each call).
+                blocking.serve_ready(retry_blocked)
             if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
+                if type(reply) is Block:
+                    # Blocks even when its reply is dropped; a pending SKIP applies to the
+                    # reply it finally gets (Redis resets the client only when unblocking).
+                    self._park_rest(requests, argv, reply)  # type: ignore[arg-type]
+                    break
                 if session.reply_skip:
                     session.reply_skip -= 1
+                if session.out_queue:
+                    # Pushes go out despite CLIENT REPLY OFF/SKIP (Redis's CLIENT_PUSHING), and
+                    # before the replies of later commands: pub/sub queues them here then.
+                    append(b"".join(session.out_queue))
+                    session.out_queue.clear()
             else:
                 # The commonest reply shapes are encoded inline; ``encode`` does the rest.
                 t = type(reply)
@@ -134,12 +170,7 @@ class ClientConnection:
                 elif t is int:
                     append(b":%d\r\n" % reply)  # type: ignore[str-format]
                 elif t is Block:
-                    # Park: the rest of this read waits behind the blocked command.
-                    self._park(argv, reply)  # type: ignore[arg-type]
-                    for later, request in enumerate(requests):
-                        if request is argv:
-                            self.pending.extend(requests[later + 1 :])
-                            break
+                    self._park_rest(requests, argv, reply)  # type: ignore[arg-type]
                     break
                 else:
                     append(encode(reply, session.resp3))
@@ -158,20 +189,26 @@ class ClientConnection:
         """Run requests held by CLIENT PAUSE, as far as the pause now allows."""
         return self._run_pending() if self.pending else b""
 
-    def _park(self, argv: list[bytes], block: Block) -> None:
+    def _park_rest(self, requests: list[list[bytes]], argv: list[bytes], block: Block) -> None:
+        """Park on ``argv``'s block: the rest of this read waits behind the blocked command."""
         node = self.node
         node.blocking.block(self.session, argv, block, node.now_ms)
         self.blocked = True
+        for later, request in enumerate(requests):
+            if request is argv:
+                self.pending.extend(requests[later + 1 :])
+                break
 
     def unblock(self, reply: object) -> bytes:
         """The blocked command got its answer: its reply, then the requests that waited."""
         self.blocked = False
         session = self.session
-        out = (
-            b""
-            if session.reply_gate and session.reply_mode != b"on"
-            else encode(reply, session.resp3)
-        )
+        if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
+            if session.reply_skip:
+                session.reply_skip -= 1
+            out = b""
+        else:
+            out = encode(reply, session.resp3)
         return out + self.resume()
 
     def _run_pending(self) -> bytes:
@@ -193,9 +230,11 @@ class ClientConnection:
         return command is not None and command.is_write
 
     def closed(self) -> None:
-        """Forget this client everywhere in the node (WATCHes, MONITOR, client list)."""
+        """Forget this client everywhere in the node (WATCHes, subscriptions, MONITOR, client
+        list)."""
         session = self.session
         session.unwatch_all()
+        session.unsubscribe_all()
         node = self.node
         node.blocking.drop(session)
         node.monitors.discard(session)

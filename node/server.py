@@ -24,8 +24,8 @@ import time
 
 import trio
 
-from node import core
-from node.client_conn import ClientConnection
+from node.client_conn import ClientConnection, retry_blocked
+from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, encode
 from node.runtime import Runtime
 from node.session import Session
 from node.state import BlockFor, CloseClient, NodeState, Shutdown
@@ -44,6 +44,10 @@ class ClientServer:
         self.node = node
         self.runtime = runtime
         self.shutdown_requested = trio.Event()
+        # The tick task's next wake-up, and the event that wakes it earlier for a blocked
+        # client whose timeout comes first (Redis answers timeouts to the millisecond).
+        self._tick_wake_ms = 0
+        self._tick_wakeup = trio.Event()
         self._driver: EpollClientLoop | StreamClientServer | None = None
 
     async def serve(self, listeners: list, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -71,14 +75,23 @@ class ClientServer:
 
     def release_blocked(self) -> None:
         """Run the clients blocked on keys that got data, then hand every released client its
-        reply (and the requests that waited behind it) through the driver."""
+        reply (and the requests that waited behind it) through the driver. Those requests may
+        feed or release more clients, hence the loop."""
         blocking = self.node.blocking
-        if blocking.ready:
-            blocking.serve_ready(core.execute)
-        if blocking.released:
+        while blocking.ready or blocking.released:
+            if blocking.ready:
+                blocking.serve_ready(retry_blocked)
             released, blocking.released = blocking.released, []
             for session, reply in released:
                 self._driver.unblocked(session, reply)  # type: ignore[union-attr]
+
+    def note_new_deadlines(self) -> None:
+        """Clients blocked with a timeout since the last call: wake the tick task if the
+        earliest of them is due before its next wake-up."""
+        blocking = self.node.blocking
+        deadline, blocking.deadline_added = blocking.deadline_added, None
+        if deadline is not None and deadline < self._tick_wake_ms:
+            self._tick_wakeup.set()
 
     async def drain_events(self) -> None:
         node = self.node
@@ -108,7 +121,12 @@ class ClientServer:
             deadline = node.blocking.next_deadline_ms() if node.blocking.by_session else None
             if deadline is not None:
                 period = max(0.001, min(period, (deadline - wall_ms()) / 1000))
-            await trio.sleep(period)
+            self._tick_wake_ms = wall_ms() + int(period * 1000)
+            with trio.move_on_after(period):
+                await self._tick_wakeup.wait()
+            if self._tick_wakeup.is_set():  # a client blocked with an earlier deadline
+                self._tick_wakeup = trio.Event()
+                continue
             node.now_ms = now = wall_ms()
             node.active_expire()
             if node.blocking.by_session:
@@ -126,7 +144,12 @@ def _idle_clients(node: NodeState, now_ms: int) -> list[Session]:
     if timeout_s <= 0:
         return []
     limit = now_ms - timeout_s * 1000
-    return [s for s in node.clients.values() if s.last_interaction_ms < limit and not s.monitor]  # type: ignore[attr-defined]
+    blocked = node.blocking.by_session  # no idle timeout for BLPOP & co, as in Redis
+    return [
+        s
+        for s in node.clients.values()
+        if s.last_interaction_ms < limit and not s.monitor and s.id not in blocked  # type: ignore[attr-defined]
+    ]
 
 
 class _SocketConn:
@@ -158,6 +181,10 @@ class EpollClientLoop:
         self.pending_writes: list[tuple[_SocketConn, bytes]] = []
         self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.epoll.register(self.wake_fd, select.EPOLLIN)
+        # Listening sockets, for accepting clients while a script keeps the node busy.
+        self.listen_socks: list[socket.socket] = []
+        # Called by a script past busy-reply-threshold (node.scripting), see the method.
+        self.node.process_events_while_busy = self.process_events_while_busy  # type: ignore[attr-defined]
 
     async def run(self, listeners: list, task_status=trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -177,6 +204,7 @@ class EpollClientLoop:
         # wrappers, and the accepted sockets are plain non-blocking stdlib sockets.
         lsock = socket.socket(fileno=os.dup(listener.socket.fileno()))
         lsock.setblocking(False)
+        self.listen_socks.append(lsock)
         with lsock:
             while True:
                 await trio.lowlevel.wait_readable(lsock)
@@ -244,10 +272,93 @@ class EpollClientLoop:
                 await self.server.drain_events()
             if node.blocking.ready or node.blocking.released:
                 self.server.release_blocked()
+            if node.blocking.deadline_added is not None:
+                self.server.note_new_deadlines()
             if self.pending_writes:
                 self._write_pending()
             if self.push_ready:
                 self._send_pushes()
+
+    # -- a script past busy-reply-threshold (Redis's processEventsWhileBlocked) -------------
+
+    def process_events_while_busy(self) -> None:
+        """Serve other clients from inside a long script, synchronously: the script's Lua hook
+        calls this while the node is busy. New clients are accepted and every request is
+        answered at once, ``-BUSY`` except for the commands allowed then (SCRIPT KILL, FUNCTION
+        KILL, SHUTDOWN NOSAVE...), through ``ScriptingState.execute_while_busy``. The script's
+        own client is not read (Redis's protectClient); replies already computed are sent."""
+        from node.scripting.state import scripting
+
+        state = scripting(self.node)
+        run = state.running
+        caller_id = run.caller.id if run is not None else None
+        for lsock in self.listen_socks:
+            for _ in range(ACCEPTS_PER_WAKE):
+                try:
+                    raw, address = lsock.accept()
+                except OSError:
+                    break
+                self._add(raw, address)
+        if self.pending_writes:
+            self._write_pending()
+        for fd, events in self.epoll.poll(0):
+            conn = self.conns.get(fd)
+            if conn is None:
+                if fd == self.wake_fd:
+                    try:
+                        os.eventfd_read(self.wake_fd)
+                    except BlockingIOError:
+                        pass
+                continue
+            if events & select.EPOLLOUT:
+                self._flush(conn)
+            if conn.proto.session.id == caller_id or conn.fd not in self.conns:
+                continue
+            if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+                self._read_while_busy(conn, state)
+
+    def _read_while_busy(self, conn: _SocketConn, state) -> None:
+        try:
+            data = conn.raw.recv(RECV_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not data:
+            self._close(conn)
+            return
+        proto = conn.proto
+        session = proto.session
+        protocol_error = None
+        try:
+            requests = proto.parser.feed(data)
+        except ProtocolError as error:
+            requests, protocol_error = error.requests, error
+        except QueryBufferLimitExceeded:
+            self._close(conn)
+            return
+        if proto.pending or proto.blocked:  # they wait behind the client's earlier requests
+            proto.pending.extend(requests)
+            return
+        out = []
+        for argv in requests:
+            reply = state.execute_while_busy(session, argv)
+            if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
+                if session.reply_skip:
+                    session.reply_skip -= 1
+            else:
+                out.append(encode(reply, session.resp3))
+            if session.close_after_reply or session.killed:
+                proto.close_after_flush = True
+                break
+        if protocol_error is not None and not proto.close_after_flush:
+            out.append(protocol_error.reply)
+            proto.close_after_flush = True
+        if out:
+            self._write(conn, b"".join(out))
+        if proto.close_after_flush and not conn.out and conn.fd in self.conns:
+            self._close(conn)
 
     def _read(self, conn: _SocketConn) -> None:
         try:
@@ -373,6 +484,10 @@ class EpollClientLoop:
                     self._write(conn, out)
                 if conn.proto.close_after_flush and not conn.out:
                     self._close(conn)
+        if self.pending_writes:
+            # Replies released by the tick (blocking timeouts): no socket event will come to
+            # flush them.
+            self._write_pending()
 
 
 class StreamClientServer:
@@ -436,6 +551,10 @@ class StreamClientServer:
                 out = proto.resume()
             if node.events:
                 await self.server.drain_events()
+            if node.blocking.ready or node.blocking.released:
+                self.server.release_blocked()
+            if node.blocking.deadline_added is not None:
+                self.server.note_new_deadlines()
             if out:
                 await stream.send_all(out)
 

@@ -178,6 +178,8 @@ def value_digest(value: object, has_ttl: bool, digest: bytearray | None = None) 
     elements, hashes ``items()`` gives (field, value), sorted sets ``items()`` (member, score)."""
     digest = bytearray(20) if digest is None else digest
     type_name = "string" if is_string(value) else getattr(value, "type_name", "module")
+    if isinstance(type_name, bytes):  # value classes name their type in bytes (b"zset")
+        type_name = type_name.decode()
     _mix_digest(digest, _TYPE_CODES.get(type_name, 5).to_bytes(4, "big"))
     if type_name == "string":
         _mix_digest(digest, bytes(value))  # type: ignore[arg-type]

@@ -363,9 +363,12 @@ class SetReply:
 
 @dataclass(frozen=True, slots=True)
 class Double:
-    """RESP3 double (``,``); a bulk string in RESP2, formatted as Redis does (``%.17g``)."""
+    """RESP3 double (``,``); a bulk string in RESP2, formatted as Redis does (``%.17g``).
+    ``text`` overrides the digits where Redis prints a double another way (GEOPOS's
+    ``addReplyHumanLongDouble``)."""
 
     value: float
+    text: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,7 +447,7 @@ def encode(value: object, resp3: bool) -> bytes:
         mark = (b"~" if t is SetReply else b">") if resp3 else b"*"
         return mark + b"%d\r\n" % len(items) + b"".join([encode(v, resp3) for v in items])
     if t is Double:
-        text = format_double(value.value)  # type: ignore[union-attr]
+        text = value.text or format_double(value.value)  # type: ignore[union-attr]
         return b",%s\r\n" % text if resp3 else b"$%d\r\n%s\r\n" % (len(text), text)
     if t is Verbatim:
         text = value.text  # type: ignore[union-attr]

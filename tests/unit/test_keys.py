@@ -315,8 +315,8 @@ def test_restore_reports_bad_data_and_unsupported_types(session):
     assert (
         run(session, "RESTORE", "k", "0", with_footer(b"\x00\xc4")) == b"-ERR Bad data format\r\n"
     )
-    reply = run(session, "RESTORE", "k", "0", with_footer(b"\x12\x01"))
-    assert reply.startswith(b"-ERR RESTORE is not supported") and b"list" in reply
+    reply = run(session, "RESTORE", "k", "0", with_footer(b"\x13\x01"))  # a stream: not modelled
+    assert reply.startswith(b"-ERR RESTORE is not supported") and b"stream" in reply
 
 
 def test_dump_of_a_type_without_a_codec_is_a_clear_error(session):
