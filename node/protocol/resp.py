@@ -431,7 +431,15 @@ def encode(value: object, resp3: bool) -> bytes:
     if t is SimpleString:
         return b"+%s\r\n" % value  # type: ignore[str-format]
     if t is list or t is tuple:
-        return b"*%d\r\n%s" % (len(value), b"".join([encode(v, resp3) for v in value]))  # type: ignore[arg-type]
+        # Arrays of bulk strings (LRANGE, MGET, KEYS...) skip the recursive call per element.
+        parts = [b"*%d\r\n" % len(value)]  # type: ignore[arg-type]
+        append = parts.append
+        for v in value:  # type: ignore[union-attr]
+            if type(v) is bytes:
+                append(b"$%d\r\n%s\r\n" % (len(v), v))
+            else:
+                append(encode(v, resp3))
+        return b"".join(parts)
     if isinstance(value, BaseException):
         from node.protocol.errors import RespError
 

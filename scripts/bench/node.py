@@ -98,8 +98,9 @@ def main() -> int:
                 (name, pipeline, ours_rps, theirs_rps, ours_rps / theirs_rps if theirs_rps else 0.0)
             )
 
+    tests = "" if args.tests == "default" else f" -t {args.tests}"
     print(
-        f"\nredis-benchmark -q -c 50 -n {args.requests} -t {args.tests}  (rcsim vs redis-server 7.0.15, same run)\n"
+        f"\nredis-benchmark -q -c 50 -n {args.requests}{tests}  (rcsim vs redis-server 7.0.15, same run)\n"
     )
     print("| test | pipeline | rcsim req/s | redis req/s | ratio |")
     print("|---|---|---|---|---|")
