@@ -42,6 +42,7 @@ from node.glob import glob_matcher
 from node.protocol.errors import OVERFLOW, RespError, not_float, syntax_error, wrong_arity
 from node.protocol.resp import EMPTY_ARRAY, OK, Map, parse_long_long
 from node.session import Session
+from node.types.listpack import build_listpack, decode_listpack, decode_ziplist
 
 NOT_INTEGER_VALUE = "ERR hash value is not an integer"
 NOT_FLOAT_VALUE = "ERR hash value is not a float"
@@ -545,98 +546,6 @@ def hrandfield_command(ctx: Session, argv: list[bytes]) -> object:
 
 # -- DUMP / RESTORE ------------------------------------------------------------------------------
 
-LP_HEADER_BYTES = 6
-LP_EOF = 0xFF
-LP_COUNT_UNKNOWN = 65535
-
-
-def _lp_backlen(length: int) -> bytes:
-    """``lpEncodeBacklen``: the entry length, 7 bits per byte, read right to left."""
-    if length <= 127:
-        return bytes((length,))
-    size = 2 if length < 16383 else 3 if length < 2097151 else 4 if length < 268435455 else 5
-    out = [length >> (7 * (size - 1))]
-    for shift in range(size - 2, -1, -1):
-        out.append(((length >> (7 * shift)) & 127) | 128)
-    return bytes(out)
-
-
-def _lp_entry(element: bytes) -> bytes:
-    """One listpack entry as ``lpInsertString`` encodes it: canonical integers in the smallest
-    integer encoding, other strings with a 6-, 12- or 32-bit length."""
-    number = rdb.canonical_int(element)
-    if number is not None:
-        if 0 <= number <= 127:
-            encoded = bytes((number,))
-        elif -4096 <= number <= 4095:
-            bits = number & 0x1FFF
-            encoded = bytes((0xC0 | (bits >> 8), bits & 0xFF))
-        else:
-            width = next(
-                w for w in (2, 3, 4, 8) if -(1 << (8 * w - 1)) <= number < 1 << (8 * w - 1)
-            )
-            tag = {2: 0xF1, 3: 0xF2, 4: 0xF3, 8: 0xF4}[width]
-            encoded = bytes((tag,)) + number.to_bytes(width, "little", signed=True)
-    else:
-        n = len(element)
-        if n < 64:
-            encoded = bytes((0x80 | n,)) + element
-        elif n < 4096:
-            encoded = bytes((0xE0 | (n >> 8), n & 0xFF)) + element
-        else:
-            encoded = b"\xf0" + n.to_bytes(4, "little") + element
-    return encoded + _lp_backlen(len(encoded))
-
-
-def listpack_blob(elements: Iterable[bytes]) -> bytes:
-    """A whole listpack: total bytes, element count, entries, terminator."""
-    entries = [_lp_entry(element) for element in elements]
-    body = b"".join(entries)
-    total = LP_HEADER_BYTES + len(body) + 1
-    count = min(len(entries), LP_COUNT_UNKNOWN)
-    return total.to_bytes(4, "little") + count.to_bytes(2, "little") + body + b"\xff"
-
-
-_LP_INT_WIDTHS = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}
-
-
-def listpack_elements(blob: bytes) -> list[bytes]:
-    """Every element of a listpack (integers as decimal text); RdbError if it is malformed."""
-    end = len(blob) - 1
-    if end < LP_HEADER_BYTES or int.from_bytes(blob[:4], "little") != len(blob):
-        raise rdb.RdbError("listpack integrity check failed")
-    if blob[end] != LP_EOF:
-        raise rdb.RdbError("listpack integrity check failed")
-    out: list[bytes] = []
-    pos = LP_HEADER_BYTES
-    while pos < end:
-        first = blob[pos]
-        if first < 0x80:
-            element, used = b"%d" % first, 1
-        elif first < 0xC0:
-            n = first & 0x3F
-            element, used = blob[pos + 1 : pos + 1 + n], 1 + n
-        elif first < 0xE0:
-            bits = ((first & 0x1F) << 8) | blob[pos + 1]
-            element, used = b"%d" % (bits - 8192 if bits >= 4096 else bits), 2
-        elif first < 0xF0:
-            n = ((first & 0x0F) << 8) | blob[pos + 1]
-            element, used = blob[pos + 2 : pos + 2 + n], 2 + n
-        elif first == 0xF0:
-            n = int.from_bytes(blob[pos + 1 : pos + 5], "little")
-            element, used = blob[pos + 5 : pos + 5 + n], 5 + n
-        elif first in _LP_INT_WIDTHS:
-            width = _LP_INT_WIDTHS[first]
-            raw = blob[pos + 1 : pos + 1 + width]
-            element, used = b"%d" % int.from_bytes(raw, "little", signed=True), 1 + width
-        else:
-            raise rdb.RdbError("invalid listpack entry encoding")
-        pos += used + len(_lp_backlen(used))
-        if pos > end:
-            raise rdb.RdbError("listpack entry out of range")
-        out.append(element)
-    return out
-
 
 def _encode(value: object, compress: bool) -> bytes:
     """``rdbSaveObject`` for a hash: the listpack blob, or length + field/value strings."""
@@ -646,7 +555,7 @@ def _encode(value: object, compress: bool) -> bytes:
         for field, item in value.fields.items():
             flat.append(field)
             flat.append(item)
-        return rdb.encode_string(listpack_blob(flat), compress)
+        return rdb.encode_string(build_listpack(flat), compress)
     parts = [rdb.encode_length(len(value.fields))]
     for field, item in value.fields.items():
         parts.append(rdb.encode_string(field, compress))
@@ -692,49 +601,11 @@ def _from_flat(elements: list[bytes], reader: rdb.Reader) -> Hash:
 
 
 def _decode_listpack(reader: rdb.Reader) -> object:
-    return _from_flat(listpack_elements(reader.read_string()), reader)
+    return _from_flat(decode_listpack(reader.read_string()), reader)
 
 
 def _decode_ziplist(reader: rdb.Reader) -> object:
-    return _from_flat(ziplist_elements(reader.read_string()), reader)
-
-
-def ziplist_elements(blob: bytes) -> list[bytes]:
-    """Every element of a ziplist (RDB payloads of Redis before 7.0)."""
-    end = len(blob) - 1
-    if end < 10 or int.from_bytes(blob[:4], "little") != len(blob) or blob[end] != LP_EOF:
-        raise rdb.RdbError("ziplist integrity check failed")
-    out: list[bytes] = []
-    pos = 10
-    while pos < end:
-        pos += 1 if blob[pos] < 254 else 5  # the previous entry's length
-        if pos >= end:
-            raise rdb.RdbError("ziplist entry out of range")
-        first = blob[pos]
-        kind = first >> 6
-        if kind < 3:
-            if kind == 0:
-                n, pos = first & 0x3F, pos + 1
-            elif kind == 1:
-                n, pos = ((first & 0x3F) << 8) | blob[pos + 1], pos + 2
-            else:
-                n, pos = int.from_bytes(blob[pos + 1 : pos + 5], "big"), pos + 5
-            out.append(blob[pos : pos + n])
-            pos += n
-            continue
-        width = {0xC0: 2, 0xD0: 4, 0xE0: 8, 0xF0: 3, 0xFE: 1}.get(first)
-        if width is not None:
-            raw = blob[pos + 1 : pos + 1 + width]
-            out.append(b"%d" % int.from_bytes(raw, "little", signed=True))
-            pos += 1 + width
-        elif 0xF1 <= first <= 0xFD:
-            out.append(b"%d" % ((first & 0x0F) - 1))
-            pos += 1
-        else:
-            raise rdb.RdbError("invalid ziplist entry encoding")
-    if pos != end:
-        raise rdb.RdbError("ziplist entry out of range")
-    return out
+    return _from_flat(decode_ziplist(reader.read_string()), reader)
 
 
 def register_rdb() -> None:

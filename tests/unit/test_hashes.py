@@ -15,7 +15,9 @@ from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
 from node.types import hashes
-from node.types.hashes import Hash, ScanIndex, listpack_blob, listpack_elements, next_cursor
+from node.types.hashes import Hash, ScanIndex, next_cursor
+from node.types.listpack import build_listpack as listpack_blob
+from node.types.listpack import decode_listpack as listpack_elements
 
 NOW = 1_700_000_000_000
 
