@@ -6,7 +6,7 @@ Theory of operation
 the reply bytes of that read, joined, so the driver sends them with one write (Redis's batching
 of replies per read). It never awaits: drivers own sockets, timers and waiting.
 
-Two things make a connection wait, and both are kept here as state the driver can poll:
+Three things hold a connection, each kept here as state the driver can poll:
 
 * **CLIENT PAUSE.** While ``node.paused_until_ms`` is in the future, a request the pause covers
   (every request for ALL, writes for WRITE) and everything after it stay in ``pending``;
