@@ -21,3 +21,103 @@ def node(args: tuple[str, ...]) -> None:
     from node.app import main as node_main
 
     sys.exit(node_main(list(args)))
+
+
+def _run_dir_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--dir",
+        "run_dir",
+        default=".rcsim",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Run directory: one sub-directory (nodes.conf, log, pid file) per node.",
+    )(f)
+
+
+@main.command()
+@click.option("--masters", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--replicas", default=0, show_default=True, type=click.IntRange(0, 10))
+@click.option("--port", default=7000, show_default=True, type=click.IntRange(1, 55535))
+@_run_dir_option
+@click.option("--node-timeout", default=2000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--wait", default=30.0, show_default=True, help="Seconds to wait for cluster_state:ok."
+)
+def up(
+    masters: int, replicas: int, port: int, run_dir: str, node_timeout: int, wait: float
+) -> None:
+    """Start a cluster: one detached node process per master, assembled and converged."""
+    from pathlib import Path
+
+    from cluster.assemble import up as start_cluster
+    from cluster.report import status_lines
+
+    if replicas > 0:
+        raise click.ClickException("--replicas above 0 is not yet supported (replication issue)")
+    try:
+        views = start_cluster(Path(run_dir), masters, port, node_timeout, wait)
+    except (RuntimeError, TimeoutError, OSError) as error:
+        raise click.ClickException(str(error))
+    for line in status_lines(views, []):
+        click.echo(line)
+    click.echo(f"cluster ready; connect with: redis-cli -c -p {port}")
+
+
+@main.command()
+@_run_dir_option
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds before SIGKILL.")
+def down(run_dir: str, timeout: float) -> None:
+    """Stop every node of the run directory (SIGTERM, then SIGKILL after --timeout)."""
+    from pathlib import Path
+
+    from cluster.supervisor import node_dirs, stop
+
+    dirs = node_dirs(Path(run_dir))
+    if not dirs:
+        click.echo(f"no nodes in {run_dir}")
+    for nd in dirs:
+        click.echo(f"port {nd.port}: {stop(nd, timeout)}")
+
+
+def _views(run_dir: str) -> tuple[list, list[int]]:
+    from pathlib import Path
+
+    from cluster.supervisor import node_dirs
+    from cluster.topology import query
+
+    views, unreachable = [], []
+    for nd in node_dirs(Path(run_dir)):
+        if nd.pid() is None:
+            unreachable.append(nd.port)
+            continue
+        try:
+            views.append(query("127.0.0.1", nd.port))
+        except (OSError, ConnectionError, StopIteration):
+            unreachable.append(nd.port)
+    return views, unreachable
+
+
+@main.command()
+@_run_dir_option
+def status(run_dir: str) -> None:
+    """Each node's id, address, role, slots, keys, epochs and links; whether all agree."""
+    from cluster.report import status_lines
+
+    views, unreachable = _views(run_dir)
+    for line in status_lines(views, unreachable):
+        click.echo(line)
+    if unreachable or not views:
+        sys.exit(1)
+
+
+@main.command()
+@_run_dir_option
+def check(run_dir: str) -> None:
+    """Slot coverage and agreement, like ``redis-cli --cluster check``."""
+    from cluster.report import check as check_cluster
+
+    views, unreachable = _views(run_dir)
+    for port in unreachable:
+        click.echo(f"[ERR] Node 127.0.0.1:{port} is not reachable.")
+    ok = check_cluster(views, click.echo)
+    sys.exit(0 if ok and not unreachable else 1)

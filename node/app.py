@@ -105,10 +105,40 @@ async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STAT
     config.values["port"] = str(port)
     server = ClientServer(node, runtime)
     async with trio.open_nursery() as nursery:
+        if node.cluster_enabled:
+            await nursery.start(_start_cluster_bus, node, runtime)
         await nursery.start(server.serve, listeners)
         task_status.started({"port": port, "node": node, "server": server})
         await server.shutdown_requested.wait()
         nursery.cancel_scope.cancel()
+
+
+async def _start_cluster_bus(
+    node: NodeState, runtime: Runtime, task_status=trio.TASK_STATUS_IGNORED
+) -> None:
+    """Cluster mode only: load (or create) nodes.conf, bind the bus port on the client port's
+    addresses and run the bus driver (``node.bus``) until cancelled."""
+    from gossip import NodesConfError
+    from node.bus import BusDriver
+    from node.cluster_node import NodeCluster, bus_port
+
+    config = node.config
+    path = Path(config.get("cluster-config-file"))
+    text = path.read_text() if path.exists() else None
+    try:
+        glue = NodeCluster.create(config, node.tcp_port, node.rng, runtime.wall_ms(), text)
+    except NodesConfError:
+        log.warning("Unrecoverable error: corrupted cluster config file.")  # as clusterLoadConfig
+        raise
+    if text:
+        log.info("Node configuration loaded, I'm %.40s", glue.state.my_id)
+    node.cluster_node, node.cluster = glue, glue.state
+    cport = bus_port(config, node.tcp_port)
+    listeners = []
+    for host in config.get("bind").split():
+        listeners.extend(await runtime.transport.listen(host.lstrip("-"), cport))
+    driver = BusDriver(node, glue, runtime, path)
+    await driver.run(listeners, task_status=task_status)
 
 
 async def _serve_until_shutdown(

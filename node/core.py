@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from node import routing
 from node.commands import Command
-from node.commands.transactions import exec_abort
+from node.commands.transactions import discard_transaction, exec_abort
 from node.protocol.errors import (
     NoAuthError,
     RespError,
@@ -80,9 +81,20 @@ def execute(session: Session, argv: list[bytes]) -> object:
     """Run one request and return its reply value (see ``node.protocol.resp.encode``).
 
     The general path: ``ClientConnection._run`` inlines the common case (a known command with
-    the right arity, an authenticated client outside MULTI and not subscribed) and comes here
-    for the rest.
+    the right arity, an authenticated client outside MULTI and not subscribed, not in cluster
+    mode) and comes here for the rest.
     """
+    if not session.asking:
+        return _execute(session, argv)
+    reply = _execute(session, argv)
+    # ASKING is one-shot (Redis's resetClient): cleared after the next command, unless inside
+    # MULTI (it then lasts until EXEC) or that command is ASKING itself.
+    if session.multi is None and argv[0].lower() != b"asking":
+        session.asking = False
+    return reply
+
+
+def _execute(session: Session, argv: list[bytes]) -> object:
     node = session.node
     command = node.commands.get(argv[0])
     if command is None or not command.min_args <= len(argv) <= command.max_args:
@@ -96,6 +108,10 @@ def execute(session: Session, argv: list[bytes]) -> object:
             return _reject(
                 session, RespError("ERR Command not allowed inside a transaction"), argv, command
             )
+        if node.cluster_enabled:  # Redis routes right after the auth and MULTI checks
+            redirect = _route(session, command, argv)  # type: ignore[arg-type]
+            if redirect is not None:
+                return _reject_redirect(session, redirect, command)  # type: ignore[arg-type]
         if (
             session.subscribed and not session.resp3 and command.name not in _PUBSUB_CONTEXT  # type: ignore[union-attr]
         ):
@@ -104,6 +120,22 @@ def execute(session: Session, argv: list[bytes]) -> object:
             session.multi.append((command, argv))
             return QUEUED
     return call(session, command, argv)  # type: ignore[arg-type]
+
+
+def _route(session: Session, command: Command, argv: list[bytes]) -> RespError | None:
+    """Cluster routing (``node.routing``) for a keyed command or EXEC; None to serve here."""
+    cluster = getattr(session.node, "cluster", None)
+    if cluster is None or not routing.needs_routing(command):
+        return None
+    return routing.route(session, command, argv, cluster)
+
+
+def _reject_redirect(session: Session, error: RespError, command: Command) -> RespError:
+    """Redis's processCommand on a redirect: EXEC discards the transaction and answers the
+    redirect itself; any other command flags an open transaction (EXEC then EXECABORTs)."""
+    if command.name == "exec":
+        discard_transaction(session)
+    return _reject(session, error, None, command)
 
 
 def call(session: Session, command: Command, argv: list[bytes]) -> object:

@@ -107,14 +107,20 @@ class Session:
         self.notify: Callable[[], None] | None = None
 
     # -- the dispatcher's two fast-path gates -------------------------------------------
-    # ``gate`` is True when a command cannot just run (not authenticated, inside MULTI, or
-    # subscribed to Pub/Sub, where RESP2 clients may only run a few commands);
+    # ``gate`` is True when a command cannot just run (not authenticated, inside MULTI,
+    # subscribed to Pub/Sub, where RESP2 clients may only run a few commands, or in cluster
+    # mode, where keyed commands are routed first);
     # ``reply_gate`` when its reply is not simply sent (CLIENT REPLY OFF/SKIP, closing). Both
     # are plain slots the hot path reads; the attributes that decide them are properties whose
     # setters keep the two flags current. Nothing else may assign ``gate``/``reply_gate``.
 
     def _update_gates(self) -> None:
-        self.gate = not self._authenticated or self._multi is not None or self._subscribed
+        self.gate = (
+            not self._authenticated
+            or self._multi is not None
+            or self._subscribed
+            or self.node.cluster_enabled  # every command is routed (node.routing) first
+        )
         self.reply_gate = (
             self._reply_skip > 0
             or self._reply_mode != b"on"

@@ -118,6 +118,11 @@ class NodeState:
         # Replication ids shown by INFO replication (DEBUG CHANGE-REPL-ID renews the first).
         self.master_replid = "%040x" % self.rng.getrandbits(160)
         self.master_replid2 = "0" * 40
+        # Cluster mode only (else None), set by the driver at start-up: ``cluster`` is the
+        # gossip.ClusterState that routing and CLUSTER read, ``cluster_node`` its
+        # node.cluster_node.NodeCluster glue (outbox, driver wake-up).
+        self.cluster = None
+        self.cluster_node = None
         self.apply_config()
 
     # -- configuration -------------------------------------------------------------------

@@ -27,6 +27,7 @@ HANDLER_MODULES = (
     "node.commands.clients",
     "node.commands.transactions",
     "node.commands.introspection",
+    "node.commands.cluster",
     "node.types.hashes",
     "node.types.sets",
     "node.types.lists",

@@ -1,0 +1,124 @@
+"""The node side of the cluster core's outbox (node.cluster_node) and nodes.conf writing
+(node.bus.write_nodes_conf), without sockets."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from gossip.nodesconf import load_nodes_conf, render_nodes_conf
+from gossip.outbox import (
+    Connect,
+    DeleteKeysInSlots,
+    FlushAllData,
+    PublishReceived,
+    SaveConfig,
+    StateChanged,
+)
+from node.bus import write_nodes_conf
+from node.cluster_node import NodeCluster, gossip_config, propagate_publish
+from node.config import Config
+from node.core import execute
+from node.protocol.keyslot import key_slot
+from node.protocol.resp import encode
+from node.session import Session
+from node.state import NodeState
+
+NOW = 1_700_000_000_000
+
+
+def _cluster_node() -> tuple[NodeState, NodeCluster]:
+    config = Config()
+    config.set("cluster-enabled", "yes", startup=True)
+    config.set("cluster-node-timeout", "2000", startup=True)
+    node = NodeState(config, rng=random.Random(1), now_ms=NOW)
+    glue = NodeCluster.create(config, 7000, node.rng, NOW)
+    node.cluster_node, node.cluster = glue, glue.state
+    return node, glue
+
+
+def test_gossip_config_from_directives() -> None:
+    config = Config()
+    config.set("cluster-announce-hostname", "n1.local", startup=True)
+    config.set("cluster-node-timeout", "1234", startup=True)
+    gconf = gossip_config(config, 7000)
+    assert (gconf.port, gconf.cport, gconf.hostname, gconf.node_timeout_ms) == (
+        7000,
+        17000,
+        "n1.local",
+        1234,
+    )
+    config.set("cluster-port", "9000", startup=True)
+    config.set("cluster-announce-port", "8000", startup=True)
+    assert (gossip_config(config, 7000).port, gossip_config(config, 7000).cport) == (8000, 9000)
+
+
+def test_fresh_node_first_tick_asks_to_save() -> None:
+    node, glue = _cluster_node()
+    glue.state.on_tick(NOW)
+    effects = glue.drain(node)
+    assert any(type(e) is SaveConfig for e in effects)
+
+
+def test_events_apply_to_the_node() -> None:
+    node, glue = _cluster_node()
+    db = node.dbs[0]
+    for key in (b"a", b"b", b"{a}x"):
+        db.set(key, b"v")
+    connect = Connect(1, "x" * 40, "127.0.0.1", 17001)
+    effects = glue.apply(node, [connect, DeleteKeysInSlots((key_slot(b"a"),)), StateChanged(True)])
+    assert effects == [connect]
+    assert sorted(db.data) == [b"b"]
+    assert glue.state_ok is True
+
+    sub = Session(node, node.new_client_id())
+    node.clients[sub.id] = sub
+    execute(sub, [b"SUBSCRIBE", b"ch"])
+    sub.out_queue.clear()
+    glue.apply(node, [PublishReceived(b"ch", b"hello", False)])
+    assert sub.out_queue == [b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"]
+
+    node.dbs[1].set(b"k", b"v")
+    glue.apply(node, [FlushAllData()])
+    assert node.key_count() == 0
+
+
+def test_cluster_commands_poke_the_driver() -> None:
+    node, glue = _cluster_node()
+    pokes = []
+    glue.poke = lambda: pokes.append(1)
+    session = Session(node, node.new_client_id())
+    assert encode(execute(session, [b"CLUSTER", b"ADDSLOTSRANGE", b"0", b"99"]), False) == (
+        b"+OK\r\n"
+    )
+    assert pokes == [1]
+    assert node.cluster.myself.num_slots == 100
+    # A refusal is Redis's error and changes nothing (no poke).
+    reply = execute(session, [b"CLUSTER", b"ADDSLOTS", b"5"])
+    assert encode(reply, False) == b"-ERR Slot 5 is already busy\r\n"
+    assert pokes == [1]
+
+
+def test_write_nodes_conf_is_atomic_and_reloads(tmp_path: Path) -> None:
+    node, glue = _cluster_node()
+    glue.state.add_slot_ranges([(0, 10)], NOW)
+    glue.state.set_config_epoch(5, NOW)
+    path = tmp_path / "nodes.conf"
+    path.write_text("old contents that are much longer than the new file " * 100)
+    write_nodes_conf(path, render_nodes_conf(glue.state))
+    assert [p.name for p in tmp_path.iterdir()] == ["nodes.conf"]
+    loaded = load_nodes_conf(
+        path.read_text(), gossip_config(node.config, 7000), random.Random(2), NOW
+    )
+    assert loaded.my_id == glue.state.my_id
+    assert loaded.myself.config_epoch == 5 and loaded.myself.num_slots == 11
+
+
+def test_propagate_publish_queues_bus_messages_and_pokes() -> None:
+    node, glue = _cluster_node()
+    pokes = []
+    glue.poke = lambda: pokes.append(1)
+    propagate_publish(node, b"ch", b"hi", False)
+    assert pokes == [1]
+    standalone = NodeState(Config())
+    propagate_publish(standalone, b"ch", b"hi", False)  # no cluster: nothing happens
