@@ -216,6 +216,12 @@ def _replies_silenced(ctx: Session) -> bool:
 
 
 def _publish(ctx: Session, channel: bytes, message: bytes, shard: bool) -> object:
+    if ctx.node.cluster_node is not None:
+        # Cluster mode: every node's subscribers get it (clusterPropagatePublish); the count
+        # returned is this node's receivers only, as in Redis.
+        from node.cluster_node import propagate_publish
+
+        propagate_publish(ctx.node, channel, message, shard)
     receivers, own = _deliver(ctx.node, channel, message, shard, ctx)
     if own:
         if not _replies_silenced(ctx):

@@ -321,3 +321,19 @@ def test_corrupted_nodes_conf_refuses_to_start(tmp_path: Path) -> None:
         node.stop()  # only reached if it started, which fails the test
     log = (tmp_path / "node.log").read_text()
     assert "Unrecoverable error: corrupted cluster config file." in log
+
+
+def test_publish_on_one_node_reaches_subscribers_on_every_node(
+    cluster: list[ServerProcess],
+) -> None:
+    """PUBLISH travels over the bus (clusterPropagatePublish); the reply counts local receivers."""
+    subscribers = [RawClient(node.port) for node in cluster[1:]]
+    try:
+        for sub in subscribers:
+            assert sub.call("SUBSCRIBE", "news").startswith(b"*3\r\n$9\r\nsubscribe")
+        assert _call(cluster[0].port, "PUBLISH", "news", "hello") == b":0\r\n"
+        for sub in subscribers:
+            assert sub.read_reply() == b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+    finally:
+        for sub in subscribers:
+            sub.close()
