@@ -11,10 +11,10 @@ import redis
 QUEUE = "{jobs}:queue"
 
 
-def run(client: redis.Redis, jobs: int = 200) -> dict:
+def run(client: redis.Redis, jobs: int = 200, new_client=None) -> dict:
+    """``new_client()`` makes the consumer's own client (a plain Redis or a RedisCluster)."""
     client.delete(QUEUE)
-    pool = client.connection_pool
-    consumer = redis.Redis(connection_pool=pool)
+    consumer = new_client() if new_client else redis.Redis(connection_pool=client.connection_pool)
     done: list[str] = []
 
     def consume() -> None:

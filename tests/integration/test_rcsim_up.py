@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,37 +15,9 @@ import pytest
 from redis.cluster import RedisCluster
 from redis.exceptions import ClusterCrossSlotError
 
-from tests.support.procs import REPO, _env
+from tests.support.cluster import free_port_run, rcsim, rcsim_cluster
 
 MASTERS = 3
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_run(count: int) -> int:
-    """A base port such that base..base+count-1 and their bus ports (+10000) are free."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        ports = range(base, base + count)
-        if base + count + 10000 < 65535 and all(_free(p) and _free(p + 10000) for p in ports):
-            return base
-    raise RuntimeError("no free port run found")
-
-
-def rcsim(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from cluster.cli import main; main()", *args]
-    return subprocess.run(
-        cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout
-    )
 
 
 def pids(run_dir: Path) -> list[int]:
@@ -67,15 +37,8 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[int, Path]]:
-    run_dir = Path(tempfile.mkdtemp(prefix="rcsim-up-"))
-    base = free_port_run(MASTERS)
-    started = rcsim("up", "--masters", str(MASTERS), "--port", str(base), "--dir", str(run_dir))
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        yield base, run_dir
-    finally:
-        rcsim("down", "--dir", str(run_dir))
-        shutil.rmtree(run_dir, ignore_errors=True)
+    with rcsim_cluster(MASTERS) as started:
+        yield started
 
 
 def test_up_prints_the_nodes_and_how_to_connect(cluster: tuple[int, Path]) -> None:
