@@ -121,6 +121,7 @@ class ClientConnection:
                 or session.gate
                 or node.monitors
                 or not command.min_args <= len(argv) <= command.max_args
+                or (node.cluster_enabled and not core.served_here(session, command, argv))
             ):
                 reply = execute(session, argv)
                 started = clock()

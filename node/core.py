@@ -21,6 +21,7 @@ from node.protocol.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from node.protocol.keyslot import key_slot
 from node.protocol.resp import QUEUED
 from node.session import Session
 
@@ -81,8 +82,8 @@ def execute(session: Session, argv: list[bytes]) -> object:
     """Run one request and return its reply value (see ``node.protocol.resp.encode``).
 
     The general path: ``ClientConnection._run`` inlines the common case (a known command with
-    the right arity, an authenticated client outside MULTI and not subscribed, not in cluster
-    mode) and comes here for the rest.
+    the right arity, an authenticated client outside MULTI and not subscribed, and in cluster
+    mode a request ``served_here`` says needs no redirect) and comes here for the rest.
     """
     if not session.asking:
         return _execute(session, argv)
@@ -101,7 +102,7 @@ def _execute(session: Session, argv: list[bytes]) -> object:
         command, error = lookup(session, argv)
         if error is not None:
             return _reject(session, error, argv, command)
-    if session.gate:  # not authenticated, inside MULTI, or subscribed
+    if session.gate or node.cluster_enabled:  # not authenticated, in MULTI, subscribed, cluster
         if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
             return _reject(session, NoAuthError(), argv, command)
         if session.multi is not None and command.no_multi:  # type: ignore[union-attr]
@@ -122,12 +123,72 @@ def _execute(session: Session, argv: list[bytes]) -> object:
     return call(session, command, argv)  # type: ignore[arg-type]
 
 
+def served_here(session: Session, command: Command, argv: list[bytes]) -> bool:
+    """Cluster mode's fast verdict for the batch loop: True when this request certainly runs
+    here without a redirect (no ASKING pending, keyless, or one key in a slot this node owns
+    with no migration, cluster ok). False sends it through ``execute``'s full routing."""
+    if session.asking:
+        return False  # ASKING is one-shot: execute() must clear it
+    cluster = session.node.cluster
+    if cluster is None:
+        return True
+    if _is_single_key(command):
+        if len(argv) < 2:
+            return False
+        slot = key_slot(argv[1])
+        return (
+            cluster.slots[slot] == cluster.myself.node_id
+            and cluster.state_ok
+            and slot not in cluster.migrating_to
+            and slot not in cluster.importing_from
+        )
+    return not routing.needs_routing(command)
+
+
 def _route(session: Session, command: Command, argv: list[bytes]) -> RespError | None:
-    """Cluster routing (``node.routing``) for a keyed command or EXEC; None to serve here."""
+    """Cluster routing (``node.routing``) for a keyed command or EXEC; None to serve here.
+
+    Most cluster traffic is a one-key command (GET, SET, INCR...) for a slot this node owns:
+    that case is answered here from the slot table, without the general key extraction;
+    ``routing.route`` would reach the same verdict (owner is me, no migration, cluster ok)."""
     cluster = getattr(session.node, "cluster", None)
-    if cluster is None or not routing.needs_routing(command):
+    if cluster is None:
+        return None
+    if _is_single_key(command) and len(argv) > 1:
+        slot = key_slot(argv[1])
+        if (
+            cluster.slots[slot] == cluster.myself.node_id
+            and cluster.state_ok
+            and slot not in cluster.migrating_to
+            and slot not in cluster.importing_from
+        ):
+            return None
+    if not routing.needs_routing(command):
         return None
     return routing.route(session, command, argv, cluster)
+
+
+_single_key_cache: dict[str, bool] = {}
+
+
+def _is_single_key(command: Command) -> bool:
+    """A command whose only key is argv[1] (one key spec: index 1, range of one)."""
+    name = command.spec.name
+    cached = _single_key_cache.get(name)
+    if cached is None:
+        spec = command.spec
+        specs = spec.key_specs
+        cached = (
+            len(specs) == 1
+            and specs[0].begin_search == "index"
+            and specs[0].index == 1
+            and specs[0].find_keys == "range"
+            and specs[0].last_key == 0
+            and not spec.movable_keys
+            and name not in ("exec", "spublish", "ssubscribe", "sunsubscribe")
+        )
+        _single_key_cache[name] = cached
+    return cached
 
 
 def _reject_redirect(session: Session, error: RespError, command: Command) -> RespError:

@@ -115,12 +115,7 @@ class Session:
     # setters keep the two flags current. Nothing else may assign ``gate``/``reply_gate``.
 
     def _update_gates(self) -> None:
-        self.gate = (
-            not self._authenticated
-            or self._multi is not None
-            or self._subscribed
-            or self.node.cluster_enabled  # every command is routed (node.routing) first
-        )
+        self.gate = not self._authenticated or self._multi is not None or self._subscribed
         self.reply_gate = (
             self._reply_skip > 0
             or self._reply_mode != b"on"

@@ -106,9 +106,20 @@ def theirs(prefix: str = "k") -> str:
     raise AssertionError
 
 
-def test_gate_is_set_in_cluster_mode_only(s: Session) -> None:
-    assert s.gate
-    assert not Session(NodeState(Config()), 2).gate
+def test_served_here_is_the_fast_verdict_of_route(s: Session) -> None:
+    """The batch loop's shortcut: True only where route() would serve without a redirect."""
+    from node.core import served_here
+
+    commands = s.node.commands
+    get, ping, mget = commands[b"get"], commands[b"ping"], commands[b"mget"]
+    assert served_here(s, get, [b"GET", mine().encode()])
+    assert not served_here(s, get, [b"GET", theirs().encode()])  # MOVED: the general path
+    assert served_here(s, ping, [b"PING"])  # keyless
+    assert not served_here(s, mget, [b"MGET", mine().encode()])  # multi-key: full routing
+    s.asking = True
+    assert not served_here(s, get, [b"GET", mine().encode()])  # ASKING must be cleared
+    s.asking = False
+    assert not s.gate  # cluster mode no longer shuts the gate for every command
 
 
 def test_my_slot_is_served(s: Session) -> None:
