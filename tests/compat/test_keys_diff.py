@@ -15,46 +15,12 @@ import pytest
 
 from tests.conftest import Differ
 from tests.support.rawclient import RawClient
+from tests.support.resp import parse
 
 FAR_S = "4000000000"
 FAR_MS = "4000000000000"
 LLONG_MAX = str(2**63 - 1)
 LLONG_MIN = str(-(2**63))
-
-
-# -- a small RESP reader for the replies that need normalising --------------------------------
-
-
-def parse(raw: bytes) -> object:
-    value, rest = _parse(raw)
-    assert rest == b"", raw
-    return value
-
-
-def _parse(raw: bytes) -> tuple[object, bytes]:
-    line, _, rest = raw.partition(b"\r\n")
-    kind, body = line[:1], line[1:]
-    if kind in (b"+", b"-"):
-        return body, rest
-    if kind == b":":
-        return int(body), rest
-    if kind == b"_":
-        return None, rest
-    if kind == b"$":
-        n = int(body)
-        if n < 0:
-            return None, rest
-        return rest[:n], rest[n + 2 :]
-    if kind in (b"*", b"~"):
-        n = int(body)
-        if n < 0:
-            return None, rest
-        items = []
-        for _ in range(n):
-            item, rest = _parse(rest)
-            items.append(item)
-        return items, rest
-    raise AssertionError(f"unexpected reply {raw[:40]!r}")
 
 
 def both(diff: Differ, *args: bytes | str | int) -> tuple[object, object]:

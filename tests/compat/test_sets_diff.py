@@ -12,8 +12,8 @@ import random
 
 import pytest
 
-from tests.compat.test_hashes_diff import check_unordered, header, parse, scan_all, scan_keys
 from tests.conftest import Differ
+from tests.support.resp import check_unordered, header, parse, scan_all, scan_keys
 
 LLONG_MAX = str(2**63 - 1)
 LLONG_MIN = str(-(2**63))

@@ -15,6 +15,7 @@ import pytest
 from node import rdb
 from tests.conftest import Differ
 from tests.support.rawclient import RawClient, encode_command
+from tests.support.resp import parse
 
 LLONG_MAX = str(2**63 - 1)
 LONG_STRING = "x" * 70
@@ -743,7 +744,7 @@ def _scan_all(client: RawClient, *options: str) -> set[bytes]:
     keys: set[bytes] = set()
     cursor = b"0"
     for _ in range(10_000):
-        cursor_bulk, found = _parse(client.call("SCAN", cursor, *options))
+        cursor_bulk, found = parse(client.call("SCAN", cursor, *options))
         keys.update(found)
         cursor = cursor_bulk
         if cursor == b"0":
@@ -789,7 +790,7 @@ def test_zscan_of_a_skiplist_returns_every_pair(diff):
         for client in (diff.ours, diff.theirs):
             pairs, cursor = {}, b"0"
             for _ in range(1000):
-                cursor, items = _parse(client.call("ZSCAN", "k", cursor, *extra))
+                cursor, items = parse(client.call("ZSCAN", "k", cursor, *extra))
                 pairs.update(zip(items[0::2], items[1::2], strict=True))
                 if cursor == b"0":
                     break
@@ -804,7 +805,7 @@ def test_zrandmember_shapes(diff):
         for count in (1, 2, 3, 5, 9, 10, 50, 99, 100, 150, -1, -5, -400):
             for withscores in (False, True):
                 args = ("ZRANDMEMBER", key, str(count)) + (("WITHSCORES",) if withscores else ())
-                replies = [_parse(client.call(*args)) for client in (diff.ours, diff.theirs)]
+                replies = [parse(client.call(*args)) for client in (diff.ours, diff.theirs)]
                 shapes = [_shape(reply, withscores, diff.protocol) for reply in replies]
                 expected = min(count, size) if count >= 0 else -count
                 for members in shapes:
@@ -812,31 +813,8 @@ def test_zrandmember_shapes(diff):
                     assert all(m.startswith(b"m") and int(s) == int(m[1:]) for m, s in members)
                     if count >= 0:
                         assert len(set(members)) == len(members)
-        single = _parse(diff.ours.call("ZRANDMEMBER", key))
+        single = parse(diff.ours.call("ZRANDMEMBER", key))
         assert single.startswith(b"m") and int(single[1:]) < size
-
-
-def _parse(raw: bytes):
-    """A tiny RESP reader for arrays of bulk strings, doubles and nested arrays."""
-    value, _ = _read(raw, 0)
-    return value
-
-
-def _read(raw: bytes, pos: int):
-    end = raw.index(b"\r\n", pos)
-    kind, text = raw[pos : pos + 1], raw[pos + 1 : end]
-    if kind == b"$":
-        size = int(text)
-        return raw[end + 2 : end + 2 + size], end + 4 + size
-    if kind == b",":
-        return text, end + 2
-    if kind == b"*":
-        items, pos = [], end + 2
-        for _ in range(int(text)):
-            item, pos = _read(raw, pos)
-            items.append(item)
-        return items, pos
-    raise AssertionError(raw[pos:])
 
 
 def _shape(reply: list, withscores: bool, protocol: int) -> list[tuple[bytes, bytes]]:
