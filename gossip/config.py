@@ -28,6 +28,11 @@ class GossipConfig:
     allow_replica_migration: bool = True
     replica_no_failover: bool = False
     preferred_endpoint_type: str = "ip"
+    # Elections (Redis's cluster-migration-barrier, cluster-replica-validity-factor and
+    # repl-ping-replica-period, the last in seconds).
+    migration_barrier: int = 1
+    replica_validity_factor: int = 10
+    repl_ping_replica_period_s: int = 10
 
     def __post_init__(self) -> None:
         if self.node_timeout_ms <= 0:

@@ -13,13 +13,16 @@ Theory of operation. Every tick:
    no data seen) longer than node_timeout becomes PFAIL.
 4. The cluster state is re-evaluated when something changed or while it is FAIL (the start
    and rejoin delays are measured in time, so they need the tick).
+5. Manual failover timeout; on a replica: the manual failover and election steps
+   (``gossip.manual_failover``, ``gossip.election``) and replica migration
+   (``gossip.migration``). A master serving a manual failover pings that replica every tick.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gossip import health
+from gossip import election, health, manual_failover, migration
 from gossip.messages import MessageType, NodeFlag
 from gossip.node import ClusterNode
 from gossip.outbox import NodeMarkedPfail
@@ -42,6 +45,11 @@ def cluster_cron(st: ClusterTable, now_ms: int) -> None:
         _ping_random_node(st, now_ms)
     if _check_timeouts(st, now_ms) or not st.state_ok:
         health.update_cluster_state(st, now_ms)
+    manual_failover.check_timeout(st, now_ms)
+    if st.myself.is_replica:
+        manual_failover.handle_manual_failover(st, now_ms)
+        election.handle_replica_failover(st, now_ms)
+        migration.maybe_migrate(st, now_ms)
     st.next_tick_ms = now_ms + CRON_PERIOD_MS
 
 
@@ -82,6 +90,8 @@ def _check_timeouts(st: ClusterTable, now_ms: int) -> bool:
         ping_delay = now_ms - node.ping_sent_ms
         data_delay = now_ms - node.data_received_ms
         link = st.links.get(node.link) if node.link is not None else None
+        if link is not None and manual_failover.ping_paused_replica(st, node, now_ms):
+            continue
         if (
             link is not None
             and now_ms - link.ctime_ms > timeout

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from gossip.node import ClusterNode
 from gossip.outbox import ConfigEpochChanged, DeleteKeysInSlots
-from gossip.slots import bitmap_slots
+from gossip.slots import bitmap_count, bitmap_slots_outside
 
 if TYPE_CHECKING:
     from gossip.table import ClusterTable
@@ -38,9 +38,10 @@ def update_slots_config_with(
     curmaster = me if me.is_master else st.master_of(me)
     new_master: ClusterNode | None = None
     dirty: list[int] = []
-    sender_slots = migrated_ours = 0
-    for slot in bitmap_slots(claimed):
-        sender_slots += 1
+    sender_slots = bitmap_count(claimed)
+    migrated_ours = 0
+    # The slots already bound to the sender change nothing: walk only the others.
+    for slot in bitmap_slots_outside(claimed, sender.slot_bitmap):
         owner = st.lookup(st.slots[slot])
         if owner is sender or slot in st.importing_from:
             continue

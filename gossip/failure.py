@@ -67,8 +67,15 @@ def mark_node_as_failing_if_needed(st: ClusterTable, node: ClusterNode, now_ms: 
     # Replicas broadcast too: the quorum came from masters, they only help propagate it.
     broadcast(st, Fail(build_header(st), node.node_id))
     st.emit(NodeMarkedFail(node.node_id, None))
+    _failed(st, node)
+
+
+def _failed(st: ClusterTable, node: ClusterNode) -> None:
     st.mark_update_state()
     st.mark_save()
+    if st.myself.master_id == node.node_id:
+        # My master failed: consider the election now rather than at the next cron tick.
+        st.todo_handle_failover = True
 
 
 def apply_fail_message(st: ClusterTable, failing: ClusterNode, reporter: str, now_ms: int) -> None:
@@ -78,8 +85,7 @@ def apply_fail_message(st: ClusterTable, failing: ClusterNode, reporter: str, no
     failing.flags = (failing.flags & ~NodeFlag.PFAIL) | NodeFlag.FAIL
     failing.fail_time_ms = now_ms
     st.emit(NodeMarkedFail(failing.node_id, reporter))
-    st.mark_update_state()
-    st.mark_save()
+    _failed(st, failing)
 
 
 def clear_node_failure_if_needed(st: ClusterTable, node: ClusterNode, now_ms: int) -> None:

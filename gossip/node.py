@@ -41,7 +41,7 @@ class ClusterNode:
     num_slots: int = 0
     failure_reports: dict[str, int] = field(default_factory=dict)  # reporter id -> time ms
     repl_offset: int = 0
-    # Extension points for elections and replica migration (a later issue).
+    # The last vote for a replica of this master (gossip.vote); orphaned since (migration).
     voted_time_ms: int = 0
     orphaned_time_ms: int = 0
 

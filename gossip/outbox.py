@@ -151,6 +151,46 @@ class PublishReceived:
     shard: bool
 
 
+@dataclass(frozen=True, slots=True)
+class MyMasterChanged:
+    """Myself is (now) a replica of ``master_id`` at ``ip:port``: the node must replicate from
+    there (Redis's clusterSetMaster -> replicationSetMaster). Also emitted when my master's
+    address changed (nodeUpdateAddressIfNeeded)."""
+
+    master_id: str
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromotedToMaster:
+    """Myself stopped being a replica and keeps its data set (an election won, TAKEOVER, or
+    CLUSTER RESET on a replica): Redis's replicationUnsetMaster."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManualFailoverPause:
+    """Master side of CLUSTER FAILOVER: pause client writes until ``until_ms`` (unix ms), or
+    lift the pause when ``until_ms`` is 0 (Redis's pauseClients/unpauseClients with
+    PAUSE_DURING_FAILOVER)."""
+
+    until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverEvent:
+    """A step of a failover, for logs and drill timelines. ``kind`` is one of
+    "election-scheduled" (``detail`` "rank=R delay=D"), "auth-requested" (``epoch``),
+    "vote-granted" / "vote-refused" (``node_id`` the requester, ``detail`` the reason),
+    "elected" (``epoch``), "election-expired", "manual-started", "manual-aborted",
+    "manual-ready", "manual-requested" (master side, ``node_id`` the replica), "takeover", "migrated" (``node_id`` the new master)."""
+
+    kind: str
+    epoch: int = 0
+    node_id: str = ""
+    detail: str = ""
+
+
 Effect = Send | Connect | Disconnect | SaveConfig
 Event = (
     NodeAdded
@@ -168,5 +208,9 @@ Event = (
     | ConfigEpochChanged
     | StateChanged
     | PublishReceived
+    | MyMasterChanged
+    | PromotedToMaster
+    | ManualFailoverPause
+    | FailoverEvent
 )
 Output = Effect | Event

@@ -20,6 +20,7 @@ from gossip.messages import (
     Header,
     Meet,
     Message,
+    MessageFlag,
     MessageType,
     NodeFlag,
     Ping,
@@ -56,7 +57,8 @@ def build_header(st: ClusterTable) -> Header:
         cport=st.config.cport,
         hostname=me.hostname,
         cluster_ok=st.state_ok,
-        mflags=NO_MESSAGE_FLAGS,
+        # A master serving a manual failover says so on every message (clusterBuildMessageHdr).
+        mflags=MessageFlag.PAUSED if me.is_master and st.failover.mf_end_ms else NO_MESSAGE_FLAGS,
     )
 
 

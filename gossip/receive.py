@@ -18,20 +18,25 @@ Theory of operation. A message is trusted only as far as its sender is known:
    masters, fresher pong times, new addresses for unreachable nodes, and nodes I do not know
    (added only from a known sender, never with NOADDR, never while FORGET bans the id).
 5. FAIL (from a known sender) is applied; UPDATE rebinds slots if it is newer; PUBLISH is
-   handed to the node. Election messages are counted and left for the failover issue.
+   handed to the node; FAILOVER_AUTH_REQUEST goes to ``gossip.vote``, FAILOVER_AUTH_ACK to
+   ``gossip.election``, MFSTART (and the PAUSED flag of my master's messages) to
+   ``gossip.manual_failover``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gossip import epochs, failure
+from gossip import election, epochs, failure, manual_failover, vote
 from gossip.messages import (
     Fail,
+    FailoverAuthAck,
+    FailoverAuthRequest,
     Header,
     Meet,
     Message,
     MessageType,
+    MfStart,
     NodeFlag,
     Ping,
     Pong,
@@ -40,9 +45,9 @@ from gossip.messages import (
     Update,
 )
 from gossip.node import ClusterNode, Link, random_node_id
-from gossip.outbox import MyAddressChanged, NodePfailCleared, PublishReceived
+from gossip.outbox import MyAddressChanged, MyMasterChanged, NodePfailCleared, PublishReceived
 from gossip.ping import send_ping, send_update
-from gossip.slots import bitmap_slots
+from gossip.slots import bitmap_slots_outside
 
 if TYPE_CHECKING:
     from gossip.table import ClusterTable
@@ -66,6 +71,7 @@ def process_message(st: ClusterTable, link_id: int, msg: Message, now_ms: int) -
         sender.data_received_ms = now_ms
         if not sender.in_handshake:
             _update_epochs(st, sender, hdr)
+            manual_failover.note_master_paused(st, sender, hdr)
 
     if isinstance(msg, Ping | Meet):
         _answer_ping(st, link, msg, sender, now_ms)
@@ -82,7 +88,13 @@ def process_message(st: ClusterTable, link_id: int, msg: Message, now_ms: int) -
     elif isinstance(msg, Publish | PublishShard):
         shard = msg.TYPE is MessageType.PUBLISHSHARD
         st.emit(PublishReceived(msg.channel, msg.message, shard))
-    # FAILOVER_AUTH_REQUEST/ACK, MFSTART, MODULE: elections and modules are a later issue.
+    elif isinstance(msg, FailoverAuthRequest):
+        vote.handle_auth_request(st, sender, hdr, now_ms)
+    elif isinstance(msg, FailoverAuthAck):
+        election.handle_auth_ack(st, sender.node_id, hdr.current_epoch)
+    elif isinstance(msg, MfStart):
+        manual_failover.handle_mfstart(st, sender, link, now_ms)
+    # MODULE: counted and ignored (no modules).
 
 
 def _update_epochs(st: ClusterTable, sender: ClusterNode, hdr: Header) -> None:
@@ -195,6 +207,8 @@ def update_address_if_needed(st: ClusterTable, node: ClusterNode, link: Link, hd
     if node.link is not None:
         st.free_link(node.link)
     node.flags &= ~NodeFlag.NOADDR
+    if st.myself.master_id == node.node_id:
+        st.emit(MyMasterChanged(node.node_id, node.ip, node.port))  # replicate from there now
     return True
 
 
@@ -225,7 +239,7 @@ def _update_slots(st: ClusterTable, sender: ClusterNode, hdr: Header) -> None:
     if sender.is_master:
         epochs.update_slots_config_with(st, sender, hdr.config_epoch, hdr.slots)
     # The reverse: it claims slots I know belong to a node with a newer config. Tell it.
-    for slot in bitmap_slots(hdr.slots):
+    for slot in bitmap_slots_outside(hdr.slots, sender.slot_bitmap):
         owner = st.lookup(st.slots[slot])
         if owner is None or owner is sender:
             continue

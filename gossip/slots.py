@@ -26,6 +26,28 @@ _BITS_IN_BYTE: tuple[tuple[int, ...], ...] = tuple(
 )
 
 
+_ONE = re.compile("1")
+
+
+def bitmap_ranges(bitmap: bytes | bytearray) -> list[tuple[int, int]]:
+    """``slot_ranges(bitmap_slots(bitmap))`` some 50x faster: the bitmap as one integer (bit
+    ``s`` is slot ``s``) printed in binary lowest slot first, then ``str.find`` from run to
+    run. CLUSTER NODES and every nodes.conf save (each CLUSTER SETSLOT during a reshard) print
+    every node's ranges."""
+    text = bin(int.from_bytes(bitmap, "little"))[:1:-1]
+    ranges: list[tuple[int, int]] = []
+    find = text.find
+    start = find("1")
+    while start >= 0:
+        end = find("0", start)
+        if end < 0:
+            ranges.append((start, len(text) - 1))
+            break
+        ranges.append((start, end - 1))
+        start = find("1", end)
+    return ranges
+
+
 def bitmap_test(bitmap: bytes | bytearray, slot: int) -> bool:
     return bool(bitmap[slot >> 3] & (1 << (slot & 7)))
 
@@ -46,6 +68,21 @@ def bitmap_slots(bitmap: bytes | bytearray) -> list[int]:
             base = index << 3
             out.extend(base + bit for bit in _BITS_IN_BYTE[value])
     return out
+
+
+def bitmap_count(bitmap: bytes | bytearray) -> int:
+    """How many slots are set."""
+    return int.from_bytes(bitmap, "little").bit_count()
+
+
+def bitmap_slots_outside(claimed: bytes | bytearray, owned: bytes | bytearray) -> list[int]:
+    """The slots set in ``claimed`` but not in ``owned``, ascending. A master's ping claims the
+    slots it owns; only those my table gives to someone else can change anything, and during a
+    reshard that is one slot out of thousands (walking them all cost ~4 ms per ping)."""
+    diff = int.from_bytes(claimed, "little") & ~int.from_bytes(owned, "little")
+    if not diff:
+        return []
+    return [m.start() for m in _ONE.finditer(bin(diff)[:1:-1])]
 
 
 def slots_to_bitmap(slots: Iterable[int]) -> bytes:

@@ -22,9 +22,11 @@ Queries the node needs for routing and replies are plain attributes and small me
 ``state_ok``, ``current_epoch``, ``slot_owner()``; the CLUSTER NODES/INFO/SLOTS/SHARDS texts
 and structures come from ``gossip.nodesconf`` and ``gossip.views``.
 
-Elections and failover (FAILOVER_AUTH_*, MFSTART, votes in ``last_vote_epoch``, replica
-migration) are a later issue: messages are counted and ignored, ``set_my_master`` and the
-``master_id``/``replicas`` fields are the extension points.
+Failover: ``gossip.election`` (a replica's election, run by the tick), ``gossip.vote`` (a
+master's vote), ``gossip.manual_failover`` (CLUSTER FAILOVER, ``start_failover()``) and
+``gossip.migration`` (replica migration). The node feeds the core its replication facts
+(``set_replication``: offset and data age) before each input, and carries out the
+``MyMasterChanged`` / ``PromotedToMaster`` / ``ManualFailoverPause`` events.
 """
 
 from __future__ import annotations
@@ -87,12 +89,34 @@ class ClusterState(ClusterTable):
         self.before_sleep(now_ms)
 
     def on_tick(self, now_ms: int) -> None:
-        cron.cluster_cron(self, now_ms)
+        due = self._election_wake_ms()
+        if due is not None and due <= now_ms < self.next_tick_ms:
+            # Woken early for an election whose delay just ran out (see next_deadline_ms):
+            # only that step, once; the 100 ms cron keeps its own cadence.
+            self.early_wake_for = due
+            self.todo_handle_failover = True
+        else:
+            cron.cluster_cron(self, now_ms)
         self.before_sleep(now_ms)
 
     def next_deadline_ms(self) -> int:
-        """When ``on_tick`` is due next (unix ms)."""
-        return self.next_tick_ms
+        """When ``on_tick`` is due next (unix ms): the next 100 ms cron tick, or earlier when a
+        scheduled election's request is due before it (Redis sends it at the first cron
+        after the delay; sending it on time saves up to a tick of unavailability)."""
+        due = self._election_wake_ms()
+        return self.next_tick_ms if due is None else due
+
+    def _election_wake_ms(self) -> int | None:
+        fo = self.failover
+        due = fo.auth_time_ms
+        if (
+            not fo.auth_sent
+            and due != self.early_wake_for
+            and self.next_tick_ms - cron.CRON_PERIOD_MS < due < self.next_tick_ms
+            and self.myself.is_replica
+        ):
+            return due
+        return None
 
     def set_config(self, config: GossipConfig, now_ms: int) -> None:
         """CONFIG SET of a cluster directive: new timeouts apply from the next tick."""
@@ -181,6 +205,19 @@ class ClusterState(ClusterTable):
         """Propagate a PUBLISH (or SPUBLISH with ``shard``) over the bus."""
         publish(self, channel, message, shard=shard)
         self.before_sleep(now_ms)
+
+    def start_failover(self, mode: str, now_ms: int) -> None:
+        """CLUSTER FAILOVER ["" | "force" | "takeover"]: raises Redis's refusals."""
+        from gossip import manual_failover
+
+        manual_failover.start(self, mode, now_ms)
+        self.before_sleep(now_ms)
+
+    def set_replication(self, offset: int, data_age_ms: int = 0) -> None:
+        """Myself's replication offset (as master: produced; as replica: processed) and, for a
+        replica, ms since its master link was last usable. Cheap: call before every input."""
+        self.repl_offset = offset
+        self.repl_data_age_ms = data_age_ms
 
     # ------------------------------------------------------------------------ queries
 

@@ -22,15 +22,19 @@ import random
 
 from gossip import health
 from gossip.config import GossipConfig
+from gossip.election import FailoverState
 from gossip.messages import MESSAGE_TYPE_COUNT, Message, NodeFlag
 from gossip.node import ClusterNode, Link, random_node_id
 from gossip.outbox import (
     Connect,
     Disconnect,
+    ManualFailoverPause,
+    MyMasterChanged,
     NodeAdded,
     NodeRemoved,
     NodeRenamed,
     Output,
+    PromotedToMaster,
     RoleChanged,
     SaveConfig,
     Send,
@@ -54,13 +58,19 @@ class ClusterTable:
         self.rng = rng
         self.nodes: dict[str, ClusterNode] = {}
         self.current_epoch = 0
-        self.last_vote_epoch = 0  # elections (a later issue) record their votes here
+        self.last_vote_epoch = 0  # the epoch of my last vote (gossip.vote)
         self.slots: list[str | None] = [None] * CLUSTER_SLOTS
         self.migrating_to: dict[int, str] = {}
         self.importing_from: dict[int, str] = {}
         self.state_ok = False
         self.size = 1  # masters serving slots; Redis starts at 1 until the first state update
         self.repl_offset = 0  # myself's replication offset, set by the replication layer
+        # ms since my master link was last usable (replicas; set by the replication layer)
+        self.repl_data_age_ms = 0
+        self.failover = FailoverState()  # my election and manual failover (gossip.election)
+        self.todo_handle_failover = False
+        self.todo_handle_manual_failover = False
+        self.early_wake_for = 0  # the election request time an early tick was spent on
         self.blacklist: dict[str, int] = {}  # node id -> expiry unix ms
         self.links: dict[int, Link] = {}
         self.stats_sent = [0] * MESSAGE_TYPE_COUNT
@@ -120,6 +130,19 @@ class ClusterTable:
 
     def before_sleep(self, now_ms: int) -> None:
         """Deferred work at the end of a call, as clusterBeforeSleep."""
+        # A step may enable the next (offset reached -> election scheduled at once -> request
+        # sent): run them back to back, as Redis's clusterBeforeSleep would on the next loops.
+        for _ in range(3):
+            if not (self.todo_handle_manual_failover or self.todo_handle_failover):
+                break
+            from gossip import election, manual_failover
+
+            manual = self.todo_handle_manual_failover
+            self.todo_handle_manual_failover = self.todo_handle_failover = False
+            if self.myself.is_replica:
+                if manual:
+                    manual_failover.handle_manual_failover(self, now_ms)
+                election.handle_replica_failover(self, now_ms)
         if self.todo_update_state:
             health.update_cluster_state(self, now_ms)
         if self._slots_dirty:
@@ -210,6 +233,7 @@ class ClusterTable:
         self.mark_update_state()
         if node is self.myself:
             self.emit(RoleChanged(None))
+            self.emit(PromotedToMaster())
 
     def set_my_master(self, master: ClusterNode) -> None:
         """clusterSetMaster: myself becomes a replica of ``master``."""
@@ -224,6 +248,19 @@ class ClusterTable:
         me.master_id = master.node_id
         self.add_replica(master, me)
         self.emit(RoleChanged(master.node_id))
+        self.emit(MyMasterChanged(master.node_id, master.ip, master.port))
+        self.reset_manual_failover()
+
+    def reset_manual_failover(self) -> None:
+        """resetManualFailover: forget any manual failover; a master that paused its clients
+        for one lifts the pause, whatever the outcome."""
+        mf = self.failover
+        if mf.mf_replica is not None:
+            self.emit(ManualFailoverPause(0))
+        mf.mf_end_ms = 0
+        mf.mf_can_start = False
+        mf.mf_replica = None
+        mf.mf_master_offset = -1
 
     # ------------------------------------------------------------------------- slots
 

@@ -16,7 +16,7 @@ from gossip.errors import NOT_A_MASTER, UNKNOWN_NODE, ClusterCommandError
 from gossip.messages import MESSAGE_TYPE_NAMES, MessageType
 from gossip.node import ClusterNode
 from gossip.nodesconf import format_node_line
-from gossip.slots import bitmap_slots, slot_ranges
+from gossip.slots import bitmap_ranges
 from gossip.table import ClusterTable
 
 
@@ -134,7 +134,7 @@ def cluster_shards(st: ClusterTable, my_repl_offset: int = 0) -> list[dict[bytes
     for node in st.nodes.values():
         if node.is_replica:
             continue
-        flat = [x for pair in slot_ranges(bitmap_slots(node.slot_bitmap)) for x in pair]
+        flat = [x for pair in bitmap_ranges(node.slot_bitmap) for x in pair]
         members = [node] + [r for r in map(st.lookup, node.replicas) if r is not None]
         shards.append(
             {

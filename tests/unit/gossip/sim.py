@@ -5,7 +5,10 @@ Each node ticks at its own ``next_deadline_ms()``; every ``Send`` is encoded wit
 ``Connect`` to a known address opens a link pair (``on_link_accepted`` on the target, then
 ``on_link_connected``), to an unknown or isolated one fails with ``on_link_closed``.
 ``isolate(name)`` silently drops everything to and from a node (its process keeps running),
-``heal(name)`` ends that. Deliveries and non-effect outputs are logged with their times.
+``heal(name)`` ends that; ``kill(name)`` also stops its clock (a SIGKILLed or frozen process)
+until ``heal``. ``offsets[name]`` is fed to the node's core as its replication offset before
+every input, and ``after_step`` hooks run after every event (invariant checks).
+Deliveries and non-effect outputs are logged with their times.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ class Sim:
         self.delay_ms = delay_ms
         self.nodes: dict[str, SimNode] = {}
         self.isolated: set[str] = set()
+        self.dead: set[str] = set()
+        self.offsets: dict[str, int] = {}
+        self.after_step: list[Callable[[], None]] = []
+        self.touched: set[str] = set()  # nodes that took an input since the last step hooks
         self.deliveries: list[Delivery] = []
         self._queue: list[tuple[int, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -89,6 +96,19 @@ class Sim:
 
     def heal(self, name: str) -> None:
         self.isolated.discard(name)
+        if name in self.dead:
+            self.dead.discard(name)
+            self._at(self.now, lambda: self._tick(name))
+
+    def kill(self, name: str) -> None:
+        """The node stops: no ticks, nothing in or out (its state is kept for ``heal``)."""
+        self.isolated.add(name)
+        self.dead.add(name)
+
+    def _feed(self, name: str) -> None:
+        offset = self.offsets.get(name)
+        if offset is not None:
+            self.nodes[name].state.set_replication(offset)
 
     # ------------------------------------------------------------------ running
 
@@ -96,7 +116,10 @@ class Sim:
         heapq.heappush(self._queue, (when, next(self._seq), fn))
 
     def _tick(self, name: str) -> None:
+        if name in self.dead:
+            return
         node = self.nodes[name]
+        self._feed(name)
         node.ticks.append(self.now)
         node.state.on_tick(self.now)
         self.drain(name)
@@ -107,6 +130,9 @@ class Sim:
             t, _, fn = heapq.heappop(self._queue)
             self.now = t
             fn()
+            for hook in self.after_step:
+                hook()
+            self.touched.clear()
         self.now = when
 
     def run_for(self, ms: int) -> None:
@@ -124,6 +150,7 @@ class Sim:
 
     def call(self, name: str, fn: Callable[[ClusterState], object]) -> object:
         """Run a command on a node now and carry out its outbox."""
+        self._feed(name)
         result = fn(self.nodes[name].state)
         self.drain(name)
         return result
@@ -132,6 +159,7 @@ class Sim:
 
     def drain(self, name: str) -> None:
         node = self.nodes[name]
+        self.touched.add(name)
         for out in node.state.drain():
             if isinstance(out, Send):
                 self._send(name, out.link_id, out.message)
@@ -178,6 +206,7 @@ class Sim:
             if peer is None or self._blocked(name, peer[0]):
                 return
             dst, remote = peer
+            self._feed(dst)
             for msg in self._decoders[peer].feed(frame):
                 self.deliveries.append(Delivery(self.now, name, dst, msg))
                 self.nodes[dst].state.on_message(remote, msg, self.now)
