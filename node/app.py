@@ -104,13 +104,30 @@ async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STAT
     node.tcp_port = port
     config.values["port"] = str(port)
     server = ClientServer(node, runtime)
+    from node.migrate_link import BlockingMigrateTransport, close_idle_loop
+
+    node.migrate_transport = BlockingMigrateTransport(node.rng)  # MIGRATE's cached links
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(close_idle_loop, node.migrate_transport)
         if node.cluster_enabled:
             await nursery.start(_start_cluster_bus, node, runtime)
         await nursery.start(server.serve, listeners)
+        _follow_configured_master(node)
         task_status.started({"port": port, "node": node, "server": server})
         await server.shutdown_requested.wait()
         nursery.cancel_scope.cancel()
+
+
+def _follow_configured_master(node: NodeState) -> None:
+    """``replicaof <host> <port>`` in the config (standalone mode only, as Redis refuses it in
+    cluster mode): become a replica at start-up; the driver's tick starts the link."""
+    replicaof = node.config.get("replicaof")
+    if not replicaof or node.cluster_enabled:
+        return
+    from node import replication
+
+    host, port = replicaof.split()
+    replication.follow(node, host, int(port))
 
 
 async def _start_cluster_bus(

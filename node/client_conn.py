@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from node import core
+from node import core, replication
 from node.blocking import Block
 from node.protocol.errors import RespError
 from node.protocol.resp import (
@@ -50,11 +50,15 @@ def retry_blocked(session: Session, argv: list[bytes]) -> object:
     if command is None or command.handler is None:
         return Block([], None, None)  # cannot happen: the command ran once already
     try:
-        return command.handler(session, argv)
+        reply = command.handler(session, argv)
     except RespError as error:
         return core.handler_failed(node, command, error)
     except Exception as error:  # a bug in rcsim: never let it take the node down
         return core.handler_crashed(command, argv, error)
+    if node.repl_feed and type(reply) is not Block:  # served: replicas get the plain pop
+        replication.feed(session, command, argv, reply, served=True)
+        replication.flush(node, session)
+    return reply
 
 
 class ClientConnection:
@@ -120,6 +124,7 @@ class ClientConnection:
                 command is None
                 or session.gate
                 or node.monitors
+                or node.repl_gate  # a replica (READONLY, MASTERDOWN) or min-replicas-to-write
                 or not command.min_args <= len(argv) <= command.max_args
                 or (node.cluster_enabled and not core.served_here(session, command, argv))
             ):
@@ -135,6 +140,8 @@ class ClientConnection:
                 else:
                     if command.is_write:
                         node.dirty += 1
+                        if node.repl_feed:  # a master feeding replicas
+                            replication.after_write(session, command, argv, reply)
                 ended = clock()
                 duration = ended - started
                 started = ended
@@ -178,6 +185,8 @@ class ClientConnection:
             if session.reply_gate and (session.close_after_reply or session.killed):
                 self.close_after_flush = True
                 break
+        if node.repl_pending:  # fed by fast-path reads (expired keys' DELs)
+            replication.flush(node, session)
         if len(out) == 1:
             return out[0]
         return b"".join(out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from node import routing
+from node import replication, routing
 from node.commands import Command
 from node.commands.transactions import discard_transaction, exec_abort
 from node.protocol.errors import (
@@ -86,12 +86,15 @@ def execute(session: Session, argv: list[bytes]) -> object:
     mode a request ``served_here`` says needs no redirect) and comes here for the rest.
     """
     if not session.asking:
-        return _execute(session, argv)
-    reply = _execute(session, argv)
-    # ASKING is one-shot (Redis's resetClient): cleared after the next command, unless inside
-    # MULTI (it then lasts until EXEC) or that command is ASKING itself.
-    if session.multi is None and argv[0].lower() != b"asking":
-        session.asking = False
+        reply = _execute(session, argv)
+    else:
+        reply = _execute(session, argv)
+        # ASKING is one-shot (Redis's resetClient): cleared after the next command, unless
+        # inside MULTI (it then lasts until EXEC) or that command is ASKING itself.
+        if session.multi is None and argv[0].lower() != b"asking":
+            session.asking = False
+    if session.node.repl_pending:  # the call fed the replication stream: write it now
+        replication.flush(session.node, session)
     return reply
 
 
@@ -102,7 +105,8 @@ def _execute(session: Session, argv: list[bytes]) -> object:
         command, error = lookup(session, argv)
         if error is not None:
             return _reject(session, error, argv, command)
-    if session.gate or node.cluster_enabled:  # not authenticated, in MULTI, subscribed, cluster
+    # not authenticated, in MULTI, subscribed, cluster mode, a replica or a replication master
+    if session.gate or node.cluster_enabled or node.repl_gate:
         if not session.authenticated and not command.no_auth:  # type: ignore[union-attr]
             return _reject(session, NoAuthError(), argv, command)
         if session.multi is not None and command.no_multi:  # type: ignore[union-attr]
@@ -113,14 +117,63 @@ def _execute(session: Session, argv: list[bytes]) -> object:
             redirect = _route(session, command, argv)  # type: ignore[arg-type]
             if redirect is not None:
                 return _reject_redirect(session, redirect, command)  # type: ignore[arg-type]
+        if node.repl_gate:
+            refusal = replica_refusal(session, command, False)  # type: ignore[arg-type]
+            if refusal is not None:
+                return _reject(session, refusal, argv, command)
         if (
             session.subscribed and not session.resp3 and command.name not in _PUBSUB_CONTEXT  # type: ignore[union-attr]
         ):
             return _reject(session, _pubsub_context_error(command.name), argv, command)  # type: ignore[union-attr]
+        if node.repl_gate and node.repl.role == "slave":
+            refusal = replica_refusal(session, command, True)  # type: ignore[arg-type]
+            if refusal is not None:
+                return _reject(session, refusal, argv, command)
         if session.multi is not None and argv[0].lower() not in _MULTI_PASSTHROUGH:
             session.multi.append((command, argv))
             return QUEUED
     return call(session, command, argv)  # type: ignore[arg-type]
+
+
+READONLY_ERROR = "READONLY You can't write against a read only replica."
+NOREPLICAS_ERROR = "NOREPLICAS Not enough good replicas to write."
+MASTERDOWN_ERROR = (
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+)
+
+
+def replica_refusal(session: Session, command: Command, stale_phase: bool) -> RespError | None:
+    """Redis's processCommand replication checks: on a master with min-replicas-to-write,
+    writes while too few replicas are good (``NOREPLICAS``); on a replica, writes from
+    clients other than the master on a read-only replica (``READONLY``, before the pub/sub
+    context check), and commands
+    without the ``stale`` flag while the link is down with replica-serve-stale-data no
+    (``MASTERDOWN``, after it). EXEC counts as the commands it queued."""
+    node = session.node
+    repl = node.repl
+    if repl.applying or session is repl.master_session:
+        return None
+    queued = session.multi if command.name == "exec" else None
+    if repl.role != "slave":
+        if stale_phase or not node.repl_min_replicas:
+            return None
+        is_write = command.is_write or (queued is not None and any(c.is_write for c, _ in queued))
+        if is_write and replication.good_replicas(node) < node.repl_min_replicas:
+            return RespError(NOREPLICAS_ERROR)
+        return None
+    if not stale_phase:
+        if node.repl_read_only and (
+            command.is_write or (queued is not None and any(c.is_write for c, _ in queued))
+        ):
+            return RespError(READONLY_ERROR)
+        return None
+    if repl.link_status != "up" and not node.repl_serve_stale:
+        flags = command.spec.flags
+        if "stale" not in flags or (
+            queued is not None and any("stale" not in c.spec.flags for c, _ in queued)
+        ):
+            return RespError(MASTERDOWN_ERROR)
+    return None
 
 
 def served_here(session: Session, command: Command, argv: list[bytes]) -> bool:
@@ -165,6 +218,9 @@ def _route(session: Session, command: Command, argv: list[bytes]) -> RespError |
             return None
     if not routing.needs_routing(command):
         return None
+    repl = session.node.repl
+    if repl.applying or session is repl.master_session:
+        return None  # the master's stream is obeyed, never redirected (Redis's mustObeyClient)
     return routing.route(session, command, argv, cluster)
 
 
@@ -204,6 +260,10 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     ``call``); used by ``execute`` and by EXEC for queued commands. Keep in step with the
     inlined copy in ``ClientConnection._run``."""
     node = session.node
+    if command.is_write and node.repl_gate and session.in_script:
+        refusal = replica_refusal(session, command, False)  # READONLY/NOREPLICAS in a script
+        if refusal is not None:
+            return handler_failed(node, command, refusal)
     clock = node.monotonic_ns
     started = clock()
     try:
@@ -215,6 +275,8 @@ def call(session: Session, command: Command, argv: list[bytes]) -> object:
     else:
         if command.is_write:
             node.dirty += 1
+        if node.repl_feed:  # a master with a backlog: queue the write for the stream
+            replication.feed(session, command, argv, reply)
     duration = clock() - started
     stats = command.stats
     stats[0] += 1

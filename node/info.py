@@ -251,9 +251,9 @@ def _stats(node: NodeState) -> Fields:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", s.rejected_connections),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", node.repl.stat_sync_full),
+        ("sync_partial_ok", node.repl.stat_sync_partial_ok),
+        ("sync_partial_err", node.repl.stat_sync_partial_err),
         ("expired_keys", s.expired_keys),
         ("expired_stale_perc", "0.00"),
         ("expired_time_cap_reached_count", 0),
@@ -293,19 +293,9 @@ def _stats(node: NodeState) -> Fields:
 
 
 def _replication(node: NodeState) -> Fields:
-    return [
-        ("role", "master"),
-        ("connected_slaves", 0),
-        ("master_failover_state", "no-failover"),
-        ("master_replid", node.master_replid),
-        ("master_replid2", node.master_replid2),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", node.config.get("repl-backlog-size")),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ]
+    from node.replication.info import info_fields
+
+    return info_fields(node)
 
 
 def _cpu(node: NodeState) -> Fields:

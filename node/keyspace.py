@@ -57,6 +57,7 @@ class Database:
         "blocking_keys",
         "clock",
         "data",
+        "expire_guard",
         "expires",
         "id",
         "on_expired",
@@ -80,6 +81,9 @@ class Database:
         self.clock: object | None = None
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL later on.
         self.on_expired: Callable[[Database, bytes], None] | None = None
+        # On a replica (set by node.replication): called instead of deleting a key past its
+        # time; True reports it missing, False serves it (commands from the master).
+        self.expire_guard: Callable[[], bool] | None = None
         # Keys some client is blocked on (BLPOP...), and the node's BlockingState to tell when
         # one of them gets a value that wakes waiters (lists and sorted sets, as in Redis 7.0).
         self.blocking_keys: set[bytes] = set()
@@ -91,8 +95,12 @@ class Database:
         """The live value of ``key`` or None, expiring it first if its time has come; records
         the access for OBJECT IDLETIME (Redis's ``lookupKey`` updating the object's LRU).
         A key expires once ``now_ms`` is *past* its time, as in Redis's ``keyIsExpired``."""
-        if self.expires and key in self.expires and self.expires[key] < now_ms:
-            self._expire(key)
+        if (
+            self.expires
+            and key in self.expires
+            and self.expires[key] < now_ms
+            and self._expire(key)
+        ):
             return None
         value = self.data.get(key)
         if value is not None:
@@ -103,8 +111,12 @@ class Database:
 
     def peek(self, key: bytes, now_ms: int) -> object | None:
         """``lookup`` without recording an access (Redis's ``LOOKUP_NOTOUCH``)."""
-        if self.expires and key in self.expires and self.expires[key] < now_ms:
-            self._expire(key)
+        if (
+            self.expires
+            and key in self.expires
+            and self.expires[key] < now_ms
+            and self._expire(key)
+        ):
             return None
         return self.data.get(key)
 
@@ -321,10 +333,15 @@ class Database:
             self._ttl_keys[pos] = last
             self._ttl_pos[last] = pos
 
-    def _expire(self, key: bytes) -> None:
+    def _expire(self, key: bytes) -> bool:
+        """Delete a key past its time; True (report it missing) unless a replica's
+        ``expire_guard`` keeps it (Redis 7's expireIfNeeded)."""
+        if self.expire_guard is not None:
+            return self.expire_guard()
         self.delete(key)
         if self.on_expired is not None:
             self.on_expired(self, key)
+        return True
 
     def active_expire_cycle(self, now_ms: int, rng: random.Random) -> int:
         """Sample keys with a TTL and delete the expired ones; repeat while more than 10% of a
@@ -338,7 +355,8 @@ class Database:
                     break
                 key = self._ttl_keys[rng.randrange(len(self._ttl_keys))]
                 if self.expires[key] < now_ms:
-                    self._expire(key)
+                    if not self._expire(key):
+                        return expired  # a replica keeps its keys until the master's DEL
                     stale += 1
             checked += sample
             expired += stale

@@ -24,8 +24,18 @@ import time
 
 import trio
 
+from node import replication
 from node.client_conn import ClientConnection, retry_blocked
+from node.commands.sentinel import (
+    FAILOVER_WAIT_S,
+    KILL_NORMAL_CLIENTS,
+    FailoverRequest,
+    encode_command,
+    reply_end,
+)
 from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, encode
+from node.replication import ReplicateFrom, StopReplication
+from node.routing import redirect_blocked_clients
 from node.runtime import Runtime
 from node.session import Session
 from node.state import BlockFor, CloseClient, NodeState, Shutdown
@@ -35,6 +45,18 @@ log = logging.getLogger("rcsim.node")
 RECV_BYTES = 65536
 MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 ACCEPTS_PER_WAKE = 128
+
+
+async def _request(stream: trio.abc.Stream, argv: tuple[bytes, ...]) -> bytes:
+    """One request on a short-lived connection to another node; its raw reply."""
+    await stream.send_all(encode_command(argv))
+    buf = b""
+    while (end := reply_end(buf)) is None:
+        chunk = await stream.receive_some(RECV_BYTES)
+        if not chunk:
+            raise OSError("connection closed")
+        buf += chunk
+    return buf[:end]
 
 
 class ClientServer:
@@ -49,6 +71,10 @@ class ClientServer:
         self._tick_wake_ms = 0
         self._tick_wakeup = trio.Event()
         self._driver: EpollClientLoop | StreamClientServer | None = None
+        self._nursery: trio.Nursery | None = None
+        # Replication (node/repl_link.py): the replica-side link, created on the first
+        # ReplicateFrom event.
+        self.repl_link = None
 
     async def serve(self, listeners: list, task_status=trio.TASK_STATUS_IGNORED) -> None:
         real_sockets = hasattr(select, "epoll") and all(
@@ -57,6 +83,7 @@ class ClientServer:
         driver_cls = EpollClientLoop if real_sockets else StreamClientServer
         self._driver = driver = driver_cls(self)
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             await nursery.start(driver.run, listeners)
             nursery.start_soon(self._tick_loop)
             task_status.started()
@@ -98,21 +125,120 @@ class ClientServer:
         events, node.events = node.events, []
         for event in events:
             if type(event) is CloseClient:
+                link = self.repl_link
+                if link is not None and link.is_master_client(event.client_id):
+                    link.drop_connection()  # CLIENT KILL TYPE master: resync later
+                    continue
                 session = node.clients.get(event.client_id)
                 if session is not None:
                     session.killed = True
                     self._driver.kill(session)  # type: ignore[union-attr]
+            elif type(event) is ReplicateFrom:
+                self._replica_link().start(event.host, event.port)
+            elif type(event) is StopReplication:
+                if self.repl_link is not None:
+                    self.repl_link.stop()
             elif type(event) is BlockFor:
                 # DEBUG SLEEP blocks the whole node, exactly as it blocks Redis's event loop.
                 time.sleep(event.ms / 1000)
                 node.now_ms = self.runtime.wall_ms()
             elif type(event) is Shutdown:
                 self.shutdown_requested.set()
+            elif type(event) is FailoverRequest:
+                self._nursery.start_soon(self.sentinel_failover, event)  # type: ignore[union-attr]
+
+    async def sentinel_failover(self, event: FailoverRequest) -> None:
+        """SENTINEL FAILOVER: CLUSTER FAILOVER to the replica, wait for its promotion, then
+        disconnect the normal clients of both nodes (Sentinel's reconfiguration)."""
+        connect = self.runtime.transport.connect
+        promoted = False
+        try:
+            with trio.move_on_after(FAILOVER_WAIT_S):
+                async with await connect(event.host, event.port) as stream:
+                    reply = await _request(stream, event.argv)
+                    if not reply.startswith(b"+"):
+                        log.warning("SENTINEL FAILOVER: %s", reply.strip().decode(errors="replace"))
+                        return
+                    while not promoted:
+                        role = await _request(stream, (b"ROLE",))
+                        promoted = role.startswith(b"*3\r\n$6\r\nmaster\r\n")
+                        if not promoted:
+                            await trio.sleep(0.05)
+                    await _request(stream, KILL_NORMAL_CLIENTS)
+            if promoted:  # once the old master follows the new one (if it is alive at all)
+                with trio.move_on_after(FAILOVER_WAIT_S):
+                    async with await connect(event.old_host, event.old_port) as stream:
+                        while not (await _request(stream, (b"ROLE",))).startswith(b"*5\r\n"):
+                            await trio.sleep(0.05)
+                        await _request(stream, KILL_NORMAL_CLIENTS)
+        except (OSError, trio.BrokenResourceError, ValueError) as error:
+            log.warning("SENTINEL FAILOVER via %s:%d: %s", event.host, event.port, error)
+
+    def _replica_link(self):
+        """The replica-side link driver, created on first use (standalone masters never pay)."""
+        if self.repl_link is None:
+            from node.repl_link import ReplicaLink
+
+            self.repl_link = ReplicaLink(
+                self.node,
+                self.runtime.transport.connect,
+                self.runtime.wall_ms,
+                self.after_external_batch,
+                self._nursery,  # type: ignore[arg-type]
+            )
+            glue = self.node.cluster_node
+            if glue is not None:
+                self.repl_link.partitioned = glue.master_cut_off
+        return self.repl_link
+
+    async def after_external_batch(self) -> None:
+        """Commands ran outside a client read (the master's stream on a replica): do what the
+        event loop does after a read: carry out events, serve the clients the batch
+        unblocked, send the replies and pushes waiting."""
+        node = self.node
+        if node.events:
+            await self.drain_events()
+        if node.blocking.ready or node.blocking.released:
+            self.release_blocked()
+        if node.blocking.deadline_added is not None:
+            self.note_new_deadlines()
+        self._driver.flush_pending()  # type: ignore[union-attr]
+
+    def replication_cron(self, now_ms: int) -> None:
+        """The master side of Redis's ``replicationCron``: PING the replicas every
+        ``repl-ping-replica-period`` through the stream (so it counts in the offsets), and
+        drop a replica silent for ``repl-timeout``."""
+        node = self.node
+        repl = node.repl
+        config = node.config
+        if not node.paused_until_ms:
+            replication.cron(node, now_ms)
+        limit = now_ms - config.get_int("repl-timeout") * 1000
+        for client_id, replica in list(repl.replicas.items()):
+            if replica.state == "online" and replica.ack_ms and replica.ack_ms < limit:
+                log.warning("Disconnecting timedout replica (streaming sync): %s", replica.ip)
+                session = node.clients.get(client_id)
+                if session is not None:
+                    self._driver.kill(session)  # type: ignore[union-attr]
+
+    def cut_partitioned_replication(self) -> None:
+        """DEBUG BUS-ISOLATE is a partition: replication links across it drop as well (the
+        replica's link to an isolated master, an isolated replica's connection here)."""
+        node = self.node
+        glue = node.cluster_node
+        link = self.repl_link
+        if link is not None and glue.master_cut_off():
+            link.drop_connection()  # its task waits for the heal before reconnecting
+        for client_id in glue.replicas_cut_off(node):
+            session = node.clients.get(client_id)
+            if session is not None:
+                self._driver.kill(session)  # type: ignore[union-attr]
 
     async def _tick_loop(self) -> None:
         """Redis's ``serverCron`` subset: active expiry, idle clients, the end of CLIENT PAUSE."""
         node = self.node
         wall_ms = self.runtime.wall_ms
+        repl = node.repl
         while True:
             period = 1 / max(1, node.config.get_int("hz"))
             if node.paused_until_ms:
@@ -131,12 +257,23 @@ class ClientServer:
             node.active_expire()
             if node.blocking.by_session:
                 node.blocking.expire(now)
+                if node.cluster is not None:  # slot moved away / cluster down: -MOVED & co
+                    redirect_blocked_clients(node)
                 self.release_blocked()
             if node.paused_until_ms and node.paused_until_ms <= now:
                 node.paused_until_ms = 0
             self._driver.periodic(now)  # type: ignore[union-attr]
+            if repl.replicas:
+                self.replication_cron(now)
+            if node.cluster_node is not None and node.cluster_node.isolated:
+                self.cut_partitioned_replication()
             if node.events:
                 await self.drain_events()
+
+
+def _replica_gone(node: NodeState, client_id: int) -> None:
+    """A replica's connection closed (or a client's half-way through REPLCONF): forget it."""
+    replication.replica_disconnected(node, client_id)
 
 
 def _idle_clients(node: NodeState, now_ms: int) -> list[Session]:
@@ -145,10 +282,14 @@ def _idle_clients(node: NodeState, now_ms: int) -> list[Session]:
         return []
     limit = now_ms - timeout_s * 1000
     blocked = node.blocking.by_session  # no idle timeout for BLPOP & co, as in Redis
+    replicas = node.repl.replicas  # nor for replicas, as in Redis
     return [
         s
         for s in node.clients.values()
-        if s.last_interaction_ms < limit and not s.monitor and s.id not in blocked  # type: ignore[attr-defined]
+        if s.last_interaction_ms < limit  # type: ignore[attr-defined]
+        and not s.monitor  # type: ignore[attr-defined]
+        and s.id not in blocked  # type: ignore[attr-defined]
+        and s.id not in replicas  # type: ignore[attr-defined]
     ]
 
 
@@ -461,6 +602,16 @@ class EpollClientLoop:
             pass
         conn.raw.close()
         conn.proto.closed()
+        repl = self.node.repl
+        if repl.replicas or repl.handshakes:
+            _replica_gone(self.node, conn.proto.session.id)
+
+    def flush_pending(self) -> None:
+        """Send replies and pushes produced outside this loop (``after_external_batch``)."""
+        if self.pending_writes:
+            self._write_pending()
+        if self.push_ready:
+            self._send_pushes()
 
     def kill(self, session: Session) -> None:
         """CLIENT KILL: close now, or right after replies still owed to it (killing oneself)."""
@@ -533,6 +684,8 @@ class StreamClientServer:
                 self.scopes.pop(session.id, None)
                 self.protos.pop(session.id, None)
                 proto.closed()
+                if self.node.repl.replicas or self.node.repl.handshakes:
+                    _replica_gone(self.node, session.id)
 
     async def _read_loop(self, stream, proto: ClientConnection) -> None:
         node = self.node
@@ -574,6 +727,9 @@ class StreamClientServer:
             data = proto.unblock(reply)
             if data:
                 session.push_out_of_band(data)
+
+    def flush_pending(self) -> None:
+        """Replies here are sent by each connection's own task."""
 
     def kill(self, session: Session) -> None:
         scope = self.scopes.get(session.id)

@@ -17,6 +17,8 @@ from node.blocking import BlockingState
 from node.config import Config
 from node.host import Host
 from node.keyspace import Database
+from node.replication.events import ReplicateFrom, StopReplication  # noqa: F401  (re-exported)
+from node.replication.state import ReplicationState
 
 REDIS_VERSION = "7.0.15"
 RCSIM_VERSION = "0.1.0"
@@ -115,9 +117,15 @@ class NodeState:
         self.active_expire_enabled = True
         # OS facts for INFO and config-file I/O for CONFIG REWRITE (tests inject Host.fixed()).
         self.host = Host.real()
-        # Replication ids shown by INFO replication (DEBUG CHANGE-REPL-ID renews the first).
-        self.master_replid = "%040x" % self.rng.getrandbits(160)
-        self.master_replid2 = "0" * 40
+        # Replication (node.replication): role, ids, offsets, backlog, replicas. The hot path
+        # reads three plain attributes kept current by node.replication.refresh_flags:
+        # ``repl_gate`` (commands take the general path: a replica, or min-replicas-to-write
+        # set), ``repl_feed`` (a master with a backlog: executed writes are fed to the stream)
+        # and ``repl_pending`` (commands waiting to be written at the end of the current call).
+        self.repl = ReplicationState("%040x" % self.rng.getrandbits(160))
+        self.repl_gate = False
+        self.repl_feed = False
+        self.repl_pending = self.repl.pending
         # Cluster mode only (else None), set by the driver at start-up: ``cluster`` is the
         # gossip.ClusterState that routing and CLUSTER read, ``cluster_node`` its
         # node.cluster_node.NodeCluster glue (outbox, driver wake-up).
@@ -143,6 +151,45 @@ class NodeState:
         self.proto_max_bulk_len = self.config.get_int("proto-max-bulk-len")
         self.cluster_enabled = self.config.get_bool("cluster-enabled")
         self.client_idle_timeout_s = self.config.get_int("timeout")
+        self.repl_read_only = self.config.get_bool("replica-read-only")
+        self.repl_serve_stale = self.config.get_bool("replica-serve-stale-data")
+        # How expiry deletions reach replicas (Redis's propagateDeletion: UNLINK when lazy).
+        lazy_expire = self.config.get_bool("lazyfree-lazy-expire")
+        self.repl_expire_del = b"UNLINK" if lazy_expire else b"DEL"
+        # min-replicas-to-write, 0 when either it or min-replicas-max-lag is 0 (disabled).
+        min_replicas = self.config.get_int("min-replicas-to-write")
+        self.repl_max_lag_s = self.config.get_int("min-replicas-max-lag")
+        self.repl_min_replicas = min_replicas if self.repl_max_lag_s else 0
+        repl = getattr(self, "repl", None)
+        if repl is not None:
+            if repl.backlog is not None:
+                repl.backlog.resize(self.config.get_int("repl-backlog-size"))
+            from node.replication import refresh_flags
+
+            refresh_flags(self)
+        cluster_glue = getattr(self, "cluster_node", None)
+        if cluster_glue is not None:  # CONFIG SET of cluster-* directives reaches the core
+            cluster_glue.reconfigure(self)
+
+    # -- replication ids (DEBUG CHANGE-REPL-ID, INFO) --------------------------------------
+
+    @property
+    def master_replid(self) -> str:
+        return self.repl.replid
+
+    @master_replid.setter
+    def master_replid(self, value: str) -> None:
+        self.repl.replid = value
+
+    @property
+    def master_replid2(self) -> str:
+        return self.repl.replid2
+
+    @master_replid2.setter
+    def master_replid2(self, value: str) -> None:
+        self.repl.replid2 = value
+        if value == "0" * 40:
+            self.repl.second_replid_offset = -1
 
     # -- clients -------------------------------------------------------------------------
 
@@ -155,13 +202,28 @@ class NodeState:
 
     def _on_key_expired(self, db: Database, key: bytes) -> None:
         self.stats.expired_keys += 1
+        if self.repl_feed:  # replicas get a DEL (Redis's deleteExpiredKeyAndPropagate)
+            self.repl.pending.append((db.id, [self.repl_expire_del, key]))
+
+    def _expired_on_replica(self) -> bool:
+        """Redis 7's expireIfNeeded on a replica: a key past its time is never deleted here
+        (the master's DEL will come); the master's own commands still see it, other clients
+        are told it is missing. Returns True to report it missing."""
+        return not self.repl.applying
 
     def active_expire(self) -> int:
         """One active-expiry cycle over every database (driven by the driver's tick, ``hz`` times
         a second)."""
-        if not self.active_expire_enabled:
-            return 0
-        return sum(db.active_expire_cycle(self.now_ms, self.rng) for db in self.dbs if db.expires)
+        if not self.active_expire_enabled or self.repl.role == "slave":
+            return 0  # a replica waits for its master's DELs (Redis's activeExpireCycle)
+        expired = sum(
+            db.active_expire_cycle(self.now_ms, self.rng) for db in self.dbs if db.expires
+        )
+        if self.repl_pending:
+            from node.replication import flush
+
+            flush(self)
+        return expired
 
     def key_count(self) -> int:
         return sum(len(db) for db in self.dbs)

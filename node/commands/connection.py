@@ -151,7 +151,7 @@ def hello_command(ctx: Session, argv: list[bytes]) -> object:
             (b"proto", 3 if ctx.resp3 else 2),
             (b"id", ctx.id),
             (b"mode", b"cluster" if node.cluster_enabled else b"standalone"),
-            (b"role", b"master"),
+            (b"role", b"replica" if node.repl.role == "slave" else b"master"),
             (b"modules", []),
         ]
     )
