@@ -11,11 +11,26 @@ node actions. Events that only concern the node's data (``DeleteKeysInSlots``, `
 
 CLUSTER subcommand handlers call the core's methods with ``node.now_ms`` and then ``poke()``,
 which tells the driver that the outbox has work (a plain callback: no awaiting here).
+
+Failover glue (issue #5). The core decides elections; the node replicates:
+
+- before each input the driver calls ``feed_replication``: the core gets the node's replication
+  offset and data age (``node.replication.replica_offset`` / ``data_age_ms``), which go into
+  every bus header and rank the replicas; on ticks it also re-asserts the role, as Redis's
+  clusterCron does (a replica by nodes.conf whose replication is not set up follows its master,
+  which is how a restarted replica, or a restarted old master, starts replicating);
+- ``MyMasterChanged`` -> ``node.replication.follow(ip, port)`` (unless already following that
+  address); ``PromotedToMaster`` -> ``node.replication.promote``; ``ManualFailoverPause`` pauses
+  client writes like CLIENT PAUSE WRITE (or lifts it); ``FailoverEvent`` is kept in
+  ``failover_log`` (bounded) for drills and logs.
+- ``isolated``: node ids whose bus traffic the driver drops (DEBUG BUS-ISOLATE, for drills);
+  myself's id in it cuts me off from every node.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -27,8 +42,12 @@ from gossip.outbox import (
     DeleteKeysInSlots,
     Disconnect,
     Effect,
+    FailoverEvent,
     FlushAllData,
+    ManualFailoverPause,
+    MyMasterChanged,
     Output,
+    PromotedToMaster,
     PublishReceived,
     SaveConfig,
     Send,
@@ -62,6 +81,9 @@ def gossip_config(config: Config, tcp_port: int) -> GossipConfig:
         allow_replica_migration=config.get_bool("cluster-allow-replica-migration"),
         replica_no_failover=config.get_bool("cluster-replica-no-failover"),
         preferred_endpoint_type=config.get("cluster-preferred-endpoint-type"),
+        migration_barrier=config.get_int("cluster-migration-barrier"),
+        replica_validity_factor=config.get_int("cluster-replica-validity-factor"),
+        repl_ping_replica_period_s=config.get_int("repl-ping-replica-period"),
     )
 
 
@@ -74,6 +96,12 @@ class NodeCluster:
         self.bus_protocol_errors = 0  # frames that failed to decode (links closed for it)
         # Set by the driver: called after a command changed the core, so it drains the outbox.
         self.poke: Callable[[], None] = lambda: None
+        # DEBUG BUS-ISOLATE: node ids whose bus traffic the driver drops (empty: no faults).
+        self.isolated: set[str] = set()
+        # (unix ms, FailoverEvent) of the recent failover steps, for drills and logs.
+        self.failover_log: deque[tuple[int, FailoverEvent]] = deque(maxlen=256)
+        # Set by the driver to log each failover step (Redis logs them at WARNING level).
+        self.on_failover_event: Callable[[FailoverEvent], None] = lambda _event: None
 
     @classmethod
     def create(
@@ -110,10 +138,111 @@ class NodeCluster:
                 deliver(node, out.channel, out.message, out.shard)
             elif type(out) is StateChanged:
                 self.state_ok = out.ok
+            elif type(out) is MyMasterChanged:
+                follow_master(node, out.ip, out.port)
+            elif type(out) is PromotedToMaster:
+                promote(node)
+            elif type(out) is ManualFailoverPause:
+                pause_for_failover(node, out.until_ms)
+            elif type(out) is FailoverEvent:
+                self.failover_log.append((node.now_ms, out))
+                self.on_failover_event(out)
         return effects
+
+    def cut_off(self, node_id: str | None) -> bool:
+        """True while DEBUG BUS-ISOLATE separates this node from ``node_id`` (or from all)."""
+        isolated = self.isolated
+        return bool(isolated) and (node_id in isolated or self.state.my_id in isolated)
+
+    def master_cut_off(self) -> bool:
+        """A replica whose master is on the other side of a BUS-ISOLATE partition: its
+        replication link must drop too, as in a real network partition."""
+        me = self.state.myself
+        return bool(self.isolated) and me.is_replica and self.cut_off(me.master_id)
+
+    def replicas_cut_off(self, node: NodeState) -> list[int]:
+        """Client ids of the replica connections whose node (found by the address it announced
+        with REPLCONF listening-port) is on the other side of a BUS-ISOLATE partition."""
+        if not self.isolated:
+            return []
+        by_address = {(n.ip, n.port): n.node_id for n in self.state.nodes.values()}
+        return [
+            client_id
+            for client_id, replica in node.repl.replicas.items()
+            if self.cut_off(by_address.get((replica.ip, replica.port)))
+        ]
+
+    def reconfigure(self, node: NodeState) -> None:
+        """CONFIG SET of a cluster directive (node timeout, cluster-replica-no-failover,
+        cluster-migration-barrier...): the core takes the new values from its next tick."""
+        new = gossip_config(node.config, node.tcp_port)
+        if new != self.state.config:
+            self.state.set_config(new, node.now_ms)
+            self.poke()
+
+    def feed_replication(self, node: NodeState, tick: bool = False) -> None:
+        """Give the core the node's replication offset and data age (before every input);
+        on ticks also make sure a replica in the cluster's view replicates (clusterCron's
+        replicationSetMaster when ``masterhost`` is unset)."""
+        repl = getattr(node, "repl", None)
+        if repl is None:
+            return
+        from node import replication
+
+        self.state.set_replication(
+            replication.replica_offset(node), replication.data_age_ms(node, node.now_ms)
+        )
+        if tick and repl.role == "master":
+            me = self.state.myself
+            master = self.state.master_of(me) if me.is_replica else None
+            if master is not None and master.ip and master.port:
+                follow_master(node, master.ip, master.port)
+
+    def my_repl_offset(self, node: NodeState) -> int:
+        """Myself's offset for CLUSTER SLOTS/SHARDS (fresh, not the last fed value)."""
+        if getattr(node, "repl", None) is None:
+            return self.state.repl_offset
+        from node import replication
+
+        return replication.replica_offset(node)
 
     def drain(self, node: NodeState) -> list[Effect]:
         return self.apply(node, self.state.drain())
+
+
+def follow_master(node: NodeState, ip: str, port: int) -> None:
+    """Replicate from ``ip:port`` (clusterSetMaster's replicationSetMaster), unless that is
+    already my master: an address re-announced must not restart a working link."""
+    repl = getattr(node, "repl", None)
+    if repl is None or not ip or not port:
+        return
+    if repl.role == "slave" and repl.master_host == ip and repl.master_port == port:
+        return
+    from node import replication
+
+    replication.follow(node, ip, port)
+
+
+def promote(node: NodeState) -> None:
+    """An election won (or TAKEOVER, or CLUSTER RESET on a replica): keep the data, stop
+    replicating (Redis's replicationUnsetMaster)."""
+    repl = getattr(node, "repl", None)
+    if repl is None or repl.role != "slave":
+        return
+    from node import replication
+
+    replication.promote(node)
+
+
+def pause_for_failover(node: NodeState, until_ms: int) -> None:
+    """Master side of CLUSTER FAILOVER: pause writes as CLIENT PAUSE WRITE does, or lift the
+    pause (``until_ms`` 0: it ends at the driver's next tick, which resumes the clients)."""
+    if until_ms:
+        if node.paused_until_ms <= node.now_ms:
+            node.pause_writes_only = True  # a CLIENT PAUSE ALL in force stays ALL
+        node.paused_until_ms = max(node.paused_until_ms, until_ms)
+    elif node.paused_until_ms > node.now_ms:
+        node.paused_until_ms = node.now_ms or 1
 
 
 def delete_keys_in_slots(node: NodeState, slots: tuple[int, ...]) -> int:

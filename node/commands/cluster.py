@@ -34,8 +34,6 @@ from node.session import Session
 CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 INVALID_SLOT = "ERR Invalid slot"
 INVALID_SLOT_OR_COUNT = "ERR Invalid slot or number of keys"
-NOT_A_REPLICA = "ERR You should send CLUSTER FAILOVER to a replica"
-REPLICATION_UNSUPPORTED = "ERR CLUSTER REPLICATE is not supported yet: this node cannot replicate"
 
 _HELP = (
     "ADDSLOTS <slot> [<slot> ...]",
@@ -161,11 +159,14 @@ def cluster_myid_command(ctx: Session, argv: list[bytes]) -> object:
 
 
 def cluster_slots_command(ctx: Session, argv: list[bytes]) -> object:
-    return _reply(cluster_slots(_cluster(ctx).state))
+    """Replicas are listed once synced: their gossiped replication offset is > 0."""
+    cluster = _cluster(ctx)
+    return _reply(cluster_slots(cluster.state, cluster.my_repl_offset(ctx.node)))
 
 
 def cluster_shards_command(ctx: Session, argv: list[bytes]) -> object:
-    return _reply(cluster_shards(_cluster(ctx).state))
+    cluster = _cluster(ctx)
+    return _reply(cluster_shards(cluster.state, cluster.my_repl_offset(ctx.node)))
 
 
 def cluster_links_command(ctx: Session, argv: list[bytes]) -> object:
@@ -315,30 +316,27 @@ def cluster_saveconfig_command(ctx: Session, argv: list[bytes]) -> object:
 
 
 def cluster_replicate_command(ctx: Session, argv: list[bytes]) -> object:
-    """Redis's checks and texts; a valid request is refused until replication exists."""
-    state = _cluster(ctx).state
-    node_id = argv[2].decode("utf-8", "surrogateescape")
-    node = state.nodes.get(node_id)
-    if node is None:
-        raise RespError(f"ERR Unknown node {node_id}")
-    me = state.myself
-    if node is me:
-        raise RespError("ERR Can't replicate myself")
-    if node.is_replica:
-        raise RespError("ERR I can only replicate a master, not a replica.")
-    if me.is_master and (me.num_slots != 0 or not _db0_empty(ctx)):
-        raise RespError("ERR To set a master the node must be empty and without assigned slots.")
-    raise RespError(REPLICATION_UNSUPPORTED)
+    """CLUSTER REPLICATE <node-id>: Redis's checks and texts (gossip.admin.replicate), then
+    clusterSetMaster: the core emits MyMasterChanged and the glue starts replicating."""
+    empty = _db0_empty(ctx)
+    return _change(ctx, lambda c: (c.state.replicate(argv[2], empty, ctx.node.now_ms), OK)[1])
 
 
 def cluster_failover_command(ctx: Session, argv: list[bytes]) -> object:
-    """CLUSTER FAILOVER [FORCE|TAKEOVER]: argument checks, then masters refuse (as Redis)."""
-    state = _cluster(ctx).state
-    if len(argv) > 3 or (len(argv) == 3 and argv[2].lower() not in (b"force", b"takeover")):
-        raise syntax_error()
-    if state.myself.is_master:
-        raise RespError(NOT_A_REPLICA)
-    raise RespError(REPLICATION_UNSUPPORTED)
+    """CLUSTER FAILOVER [FORCE|TAKEOVER] (gossip.manual_failover): Redis accepts 2 or 3
+    arguments (else the subcommand syntax error), then FORCE/TAKEOVER or a syntax error, then
+    the role checks."""
+    cluster = _cluster(ctx)
+    if len(argv) > 3:
+        raise _subcommand_syntax(argv)
+    mode = ""
+    if len(argv) == 3:
+        option = argv[2].lower()
+        if option not in (b"force", b"takeover"):
+            raise syntax_error()
+        mode = option.decode()
+    cluster.feed_replication(ctx.node)
+    return _change(ctx, lambda c: (c.state.start_failover(mode, ctx.node.now_ms), OK)[1])
 
 
 HANDLERS = {

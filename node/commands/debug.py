@@ -439,3 +439,8 @@ def debug_command(ctx: Session, argv: list[bytes]) -> object:
 
 
 HANDLERS = {"debug": debug_command}
+
+# Cluster bus fault injection (DEBUG BUS-ISOLATE / BUS-HEAL, rcsim only): node/commands/busfault.py.
+from node.commands.busfault import DEBUG_SUBCOMMANDS as _BUS_SUBCOMMANDS  # noqa: E402
+
+_SUBCOMMANDS.update(_BUS_SUBCOMMANDS)
