@@ -163,3 +163,47 @@ def _redirect(kind: str, slot: int, node: Any, cluster: Any) -> RespError:
     else:
         endpoint = "?"
     return RespError(f"{kind} {slot} {endpoint}:{node.port}")
+
+
+def redirect_blocked_clients(node: Any) -> int:
+    """Redis 7.0's ``clusterRedirectBlockedClientIfNeeded``, run from the periodic tick as
+    Redis runs it from clientsCron: a client blocked on keys (BLPOP, BZPOPMIN, BLMOVE...) is
+    released with ``-CLUSTERDOWN The cluster is down`` when the cluster fails, with
+    ``-CLUSTERDOWN Hash slot not served`` when its slot became unassigned, and with
+    ``-MOVED <slot> <addr>`` when another node owns it (unless this node imports it, or a
+    READONLY client reads it on a replica of the owner). Returns how many were released."""
+    cluster = node.cluster
+    blocking = node.blocking
+    released = 0
+    for blocked in blocking.blocked_sessions():
+        error = _blocked_redirect(blocked, cluster, node)
+        if error is not None:
+            blocking.unblock(blocked.session, error)
+            released += 1
+    return released
+
+
+def _blocked_redirect(blocked: Any, cluster: Any, node: Any) -> RespError | None:
+    if not cluster.state_ok:
+        return RespError(DOWN_STATE)
+    if not blocked.keys:
+        return None
+    slot = key_slot(blocked.keys[0])  # all keys of one request share a slot
+    owner = cluster.lookup(cluster.slots[slot])
+    myself = cluster.myself
+    if owner is myself or slot in cluster.importing_from:
+        return None
+    command = node.commands.get(blocked.argv[0].lower())
+    is_write = command is None or command.is_write
+    session = blocked.session
+    if (
+        session.readonly
+        and not is_write
+        and myself.is_replica
+        and owner is not None
+        and myself.master_id == owner.node_id
+    ):
+        return None
+    if owner is None:
+        return RespError(DOWN_UNBOUND)
+    return _redirect("MOVED", slot, owner, cluster)

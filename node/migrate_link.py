@@ -1,0 +1,176 @@
+"""MIGRATE's connections to target instances, with blocking sockets (a driver: it does I/O).
+
+``BlockingMigrateTransport`` is the ``node.commands.migrate.MigrateTransport`` a real node uses
+(``open_node`` installs it as ``NodeState.migrate_transport``). It mirrors Redis 7.0's
+``migrateGetSocket`` and friends (cluster.c):
+
+* one cached connection per ``host:port`` (as given by the client), at most 64, a random one
+  dropped when full (``MIGRATE_SOCKET_CACHE_ITEMS``);
+* connections idle for more than 10 s are closed by ``close_idle_loop``, once a second, as
+  ``migrateCloseTimedoutSockets`` does from ``serverCron`` (``MIGRATE_SOCKET_CACHE_TTL``);
+* blocking I/O with the command's timeout (``connSyncWrite`` / ``connSyncReadLine``): the node
+  blocks while MIGRATE runs, as Redis's event loop does, which keeps MIGRATE atomic per key.
+
+Redis connects without blocking and then waits until the socket is writable, so a refused
+connection looks connected and the error shows at the first write ("error or timeout writing to
+target instance"); only a name that does not resolve or a connect timeout gives "connecting to the
+client". ``get`` reproduces that with a link whose writes fail.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+
+import trio
+
+CACHE_ITEMS = 64
+CACHE_TTL_S = 10
+READ_CHUNK = 16384
+
+
+class BlockingLink:
+    """One connection to a target (``migrateCachedSocket``)."""
+
+    __slots__ = ("_buf", "last_dbid", "last_use_s", "sock", "timed_out")
+
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.sock = sock  # None: the connect failed at once (refused), every write fails
+        self.last_dbid = -1
+        self.last_use_s = time.monotonic()
+        self.timed_out = False
+        self._buf = bytearray()
+
+    def write(self, data: bytes, timeout_ms: int) -> bool:
+        self.timed_out = False
+        if self.sock is None:
+            return False
+        try:
+            self.sock.settimeout(timeout_ms / 1000)
+            self.sock.sendall(data)
+        except TimeoutError:
+            self.timed_out = True
+            return False
+        except OSError:
+            return False
+        return True
+
+    def read_line(self, timeout_ms: int) -> bytes | None:
+        """One line without CRLF within ``timeout_ms`` (from the start of this read)."""
+        self.timed_out = False
+        buf = self._buf
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            end = buf.find(b"\n")
+            if end >= 0:
+                line = bytes(buf[:end]).rstrip(b"\r")
+                del buf[: end + 1]
+                return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.sock is None:
+                self.timed_out = self.sock is not None
+                return None
+            try:
+                self.sock.settimeout(remaining)
+                chunk = self.sock.recv(READ_CHUNK)
+            except TimeoutError:
+                self.timed_out = True
+                return None
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            buf += chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class BlockingMigrateTransport:
+    """The node's cache of MIGRATE links (``server.migrate_cached_sockets``)."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self.links: dict[bytes, BlockingLink] = {}
+        self.rng = rng or random.Random()
+
+    def get(self, host: bytes, port: bytes, timeout_ms: int) -> BlockingLink | None:
+        name = host + b":" + port
+        link = self.links.get(name)
+        if link is not None:
+            link.last_use_s = time.monotonic()
+            return link
+        if len(self.links) >= CACHE_ITEMS:
+            victim = self.rng.choice(list(self.links))
+            self.links.pop(victim).close()
+        link = _connect(host, port, timeout_ms)
+        if link is not None:
+            self.links[name] = link
+        return link
+
+    def close(self, host: bytes, port: bytes) -> None:
+        link = self.links.pop(host + b":" + port, None)
+        if link is not None:
+            link.close()
+
+    def close_idle(self, now_s: float) -> int:
+        """Close the links unused for more than ``CACHE_TTL_S``; returns how many."""
+        idle = [name for name, link in self.links.items() if now_s - link.last_use_s > CACHE_TTL_S]
+        for name in idle:
+            self.links.pop(name).close()
+        return len(idle)
+
+    def close_all(self) -> None:
+        for link in self.links.values():
+            link.close()
+        self.links.clear()
+
+
+def _atoi(raw: bytes) -> int:
+    """C's atoi, as Redis parses MIGRATE's port: leading digits, else 0."""
+    digits = b""
+    text = raw.strip()
+    sign = 1
+    if text[:1] in (b"-", b"+"):
+        sign = -1 if text[:1] == b"-" else 1
+        text = text[1:]
+    for byte in text:
+        if not 48 <= byte <= 57:
+            break
+        digits += bytes((byte,))
+    return sign * int(digits) if digits else 0
+
+
+def _connect(host: bytes, port: bytes, timeout_ms: int) -> BlockingLink | None:
+    """A connected link, a dead link (refused: fails at the first write, as in Redis), or None
+    (the name does not resolve, or the connect timed out)."""
+    try:
+        infos = socket.getaddrinfo(host.decode("latin-1"), _atoi(port), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, OverflowError):
+        return None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.settimeout(timeout_ms / 1000)
+    try:
+        sock.connect(address)
+    except TimeoutError:
+        sock.close()
+        return None
+    except OSError:
+        sock.close()
+        return BlockingLink(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return BlockingLink(sock)
+
+
+async def close_idle_loop(transport: BlockingMigrateTransport) -> None:
+    """Once a second, close idle links (Redis does it from serverCron). Runs until cancelled."""
+    try:
+        while True:
+            await trio.sleep(1)
+            if transport.links:
+                transport.close_idle(time.monotonic())
+    finally:
+        transport.close_all()

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Benchmark resharding: ``redis-cli --cluster reshard`` moves the same number of slots (and so
+about the same number of keys) on a 3-master rcsim cluster (``rcsim up``) and on a 3-master
+redis-server cluster (``redis-cli --cluster create``), in the same run; prints keys moved per
+second for each and the ratio (issue #6 target: at least 0.5x).
+
+Keys are loaded through ``redis-benchmark``-free pipelines (``key:<i>`` -> 16-byte values) and
+counted on the source before and after, so "keys moved" is measured, not assumed. Everything
+started here is stopped by PID (rcsim nodes through ``rcsim down``), also on errors.
+
+Usage: scripts/bench/reshard.py [--keys 100000] [--slots 4096] [--pipeline 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts" / "bench"))
+
+from cluster import start_redis_cluster, stop_procs, wait_cluster_ok  # noqa: E402
+from node.protocol.keyslot import key_slot  # noqa: E402
+from tests.support.cluster import free_port_run, rcsim  # noqa: E402
+from tests.support.rawclient import RawClient, encode_command  # noqa: E402
+
+
+def node_ids(port: int) -> dict[int, str]:
+    with RawClient(port) as client:
+        text = client.call("CLUSTER", "NODES").split(b"\r\n", 1)[1].decode()
+    out = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 8:
+            out[int(fields[1].split("@")[0].rsplit(":", 1)[1])] = fields[0]
+    return out
+
+
+def slot_owners(port: int) -> dict[int, int]:
+    """slot -> client port of its master (CLUSTER NODES: ranges after the 8 fields)."""
+    with RawClient(port) as client:
+        text = client.call("CLUSTER", "NODES").split(b"\r\n", 1)[1].decode()
+    owners = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        node_port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+        for item in fields[8:]:
+            if item.startswith("["):
+                continue
+            start, _, end = item.partition("-")
+            for slot in range(int(start), int(end or start) + 1):
+                owners[slot] = node_port
+    return owners
+
+
+def load_keys(port: int, count: int) -> None:
+    """SET key:<i> on the owner of its slot, pipelined per node (no client library needed)."""
+    owners = slot_owners(port)
+    batches: dict[int, list[bytes]] = {}
+    for i in range(count):
+        key = b"key:%d" % i
+        batches.setdefault(owners[key_slot(key)], []).append(encode_command(b"SET", key, b"v" * 16))
+    for node_port, commands in batches.items():
+        with socket.create_connection(("127.0.0.1", node_port)) as sock:
+            for start in range(0, len(commands), 1000):
+                chunk = commands[start : start + 1000]
+                sock.sendall(b"".join(chunk))
+                expected = len(chunk) * len(b"+OK\r\n")
+                got = 0
+                while got < expected:
+                    data = sock.recv(65536)
+                    if not data:
+                        raise RuntimeError("connection closed while loading")
+                    if b"-" in data:
+                        raise RuntimeError(f"load error: {data[:200]!r}")
+                    got += len(data)
+
+
+def dbsize(port: int) -> int:
+    with RawClient(port) as client:
+        return int(client.call("DBSIZE")[1:-2])
+
+
+def reshard(base: int, slots: int, pipeline: int) -> tuple[float, int]:
+    """Move ``slots`` slots from the first master to the second; (seconds, keys moved)."""
+    ids = node_ids(base)
+    ports = sorted(ids)
+    before = dbsize(ports[0])
+    cmd = ["redis-cli", "--cluster", "reshard", f"127.0.0.1:{base}"]
+    cmd += ["--cluster-from", ids[ports[0]], "--cluster-to", ids[ports[1]]]
+    cmd += ["--cluster-slots", str(slots), "--cluster-yes", "--cluster-pipeline", str(pipeline)]
+    started = time.perf_counter()
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL
+    )
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0 or "[ERR]" in out.stdout:
+        raise RuntimeError(f"reshard failed:\n{out.stdout[-3000:]}{out.stderr}")
+    return elapsed, before - dbsize(ports[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--keys", type=int, default=100000)
+    parser.add_argument("--slots", type=int, default=4096)
+    parser.add_argument("--pipeline", type=int, default=10, help="redis-cli --cluster-pipeline")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="rcsim-bench-reshard-"))
+    run_dir = work / "rcsim"
+    redis_procs: list = []
+    rcsim_started = False
+    try:
+        base = free_port_run(3)
+        up = rcsim(
+            "up", "--masters", "3", "--replicas", "0", "--port", str(base), "--dir", str(run_dir)
+        )
+        rcsim_started = True
+        if up.returncode != 0:
+            raise RuntimeError(f"rcsim up failed:\n{up.stdout}{up.stderr}")
+        wait_cluster_ok(list(range(base, base + 3)))
+        redis_base, redis_procs = start_redis_cluster(3, work)
+        results = {}
+        for name, port in (("redis", redis_base), ("rcsim", base)):
+            load_keys(port, args.keys)
+            results[name] = reshard(port, args.slots, args.pipeline)
+    finally:
+        if rcsim_started:
+            rcsim("down", "--dir", str(run_dir))
+        stop_procs(redis_procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"\nredis-cli --cluster reshard --cluster-slots {args.slots} --cluster-pipeline"
+        f" {args.pipeline}, {args.keys} keys loaded (3 masters, rcsim vs redis-server 7.0.15,"
+        " same run)\n"
+    )
+    print("| cluster | slots | keys moved | seconds | keys/s | slots/s |")
+    print("|---|---|---|---|---|---|")
+    rates = {}
+    for name, (seconds, moved) in results.items():
+        rates[name] = moved / seconds if seconds else 0.0
+        print(
+            f"| {name} | {args.slots} | {moved} | {seconds:.2f} | {rates[name]:,.0f}"
+            f" | {args.slots / seconds:,.0f} |"
+        )
+    ratio = rates["rcsim"] / rates["redis"] if rates["redis"] else 0.0
+    print(f"\nratio rcsim/redis (keys moved per second): {ratio:.2f}x (target >= 0.5x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
