@@ -77,13 +77,21 @@ _RW_ACCESS_DELETE = frozenset(("RW", "access", "delete"))
 # -- looking commands up ------------------------------------------------------------------
 
 
+def _visible(ctx: Session, name: bytes) -> Command | None:
+    """A top-level command COMMAND may show: Sentinel-only rows stay hidden, as in redis-server."""
+    command = ctx.node.commands.get(name.lower())
+    if command is None or "only_sentinel" in command.spec.flags:
+        return None
+    return command
+
+
 def lookup_by_fullname(ctx: Session, name: bytes) -> Command | None:
     """A served command by ``name`` or ``container|sub`` (Redis's ``lookupCommandBySds``: strict,
     so ``get|x`` and ``config|get|x`` are unknown while ``config`` is the container itself)."""
     parts = name.split(b"|")
     if len(parts) > 2:
         return None
-    command = ctx.node.commands.get(parts[0].lower())
+    command = _visible(ctx, parts[0])
     if command is None:
         return None
     if len(parts) == 1:
@@ -94,7 +102,7 @@ def lookup_by_fullname(ctx: Session, name: bytes) -> Command | None:
 def lookup_by_argv(ctx: Session, argv: list[bytes]) -> Command | None:
     """A served command from a full request (Redis's ``lookupCommand``: a container followed by
     an argument resolves to its subcommand)."""
-    command = ctx.node.commands.get(argv[0].lower())
+    command = _visible(ctx, argv[0])
     if command is None or not command.subcommands or len(argv) == 1:
         return command
     return command.subcommands.get(argv[1].lower())
@@ -128,7 +136,8 @@ def docs_entry(command: Command) -> object:
 
 
 def _all_commands(ctx: Session) -> list[Command]:
-    return served_commands(ctx.node.commands)
+    """Served commands as redis-server lists them: Sentinel-only rows stay hidden."""
+    return [c for c in served_commands(ctx.node.commands) if "only_sentinel" not in c.spec.flags]
 
 
 def _with_subcommands(ctx: Session) -> list[Command]:

@@ -168,7 +168,11 @@ def redis_command_specs() -> dict[str, CommandSpec]:
             continue
         info = parse_resp3(entry["info"].encode("latin-1"))
         docs = parse_resp3(entry["docs"].encode("latin-1")) if entry["docs"] else Map([])
-        specs[name] = _spec_from_info(info, docs)
+        specs[name] = spec = _spec_from_info(info, docs)
+        if entry.get("only_sentinel"):
+            # Redis's CMD_ONLY_SENTINEL (not shown by COMMAND INFO): rows taken from a real
+            # Sentinel 7.0.15, served by rcsim nodes but hidden from COMMAND as in redis-server.
+            spec.flags |= {"only_sentinel"}
     return specs
 
 
