@@ -36,7 +36,13 @@ def _run_dir_option(f):  # type: ignore[no-untyped-def]
 
 @main.command()
 @click.option("--masters", default=3, show_default=True, type=click.IntRange(1, 100))
-@click.option("--replicas", default=0, show_default=True, type=click.IntRange(0, 10))
+@click.option(
+    "--replicas",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 10),
+    help="Replicas per master (attached with CLUSTER REPLICATE, as redis-cli --cluster create).",
+)
 @click.option("--port", default=7000, show_default=True, type=click.IntRange(1, 55535))
 @_run_dir_option
 @click.option("--node-timeout", default=2000, show_default=True, type=click.IntRange(1))
@@ -46,16 +52,15 @@ def _run_dir_option(f):  # type: ignore[no-untyped-def]
 def up(
     masters: int, replicas: int, port: int, run_dir: str, node_timeout: int, wait: float
 ) -> None:
-    """Start a cluster: one detached node process per master, assembled and converged."""
+    """Start a cluster: one detached node process per master and replica, assembled, the
+    replicas attached and synced, and every node agreeing."""
     from pathlib import Path
 
     from cluster.assemble import up as start_cluster
     from cluster.report import status_lines
 
-    if replicas > 0:
-        raise click.ClickException("--replicas above 0 is not yet supported (replication issue)")
     try:
-        views = start_cluster(Path(run_dir), masters, port, node_timeout, wait)
+        views = start_cluster(Path(run_dir), masters, port, node_timeout, wait, replicas)
     except (RuntimeError, TimeoutError, OSError) as error:
         raise click.ClickException(str(error))
     for line in status_lines(views, []):
@@ -121,3 +126,7 @@ def check(run_dir: str) -> None:
         click.echo(f"[ERR] Node 127.0.0.1:{port} is not reachable.")
     ok = check_cluster(views, click.echo)
     sys.exit(0 if ok and not unreachable else 1)
+
+
+import cluster.cli_ops  # noqa: E402, F401  (kill/restart/failover/drill)
+from cluster import cli_reshard  # noqa: E402, F401  (reshard/rebalance/add-node/del-node/fix/migrate-slot)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cluster.topology import CLUSTER_SLOTS, NodeView, format_ranges, slot_map
+from cluster.topology import CLUSTER_SLOTS, NodeView, format_ranges, shard_names, slot_map
 
 
 def status_lines(views: list[NodeView], unreachable: list[int]) -> list[str]:
-    rows = [("ID", "ADDRESS", "ROLE", "SLOTS", "KEYS", "EPOCH(cfg/cur)", "LINKS", "STATE")]
+    """One row per node; SHARD is the name SENTINEL answers with (``shard-<i>``, by lowest
+    slot, as every node sees it: the first view's table decides)."""
+    names = shard_names(views[0].nodes) if views else {}
+    rows = [("ID", "ADDRESS", "SHARD", "ROLE", "SLOTS", "KEYS", "EPOCH(cfg/cur)", "LINKS", "STATE")]
     for v in views:
         me = v.myself
         peers = [n for n in v.nodes if "myself" not in n.flags]
@@ -22,6 +25,7 @@ def status_lines(views: list[NodeView], unreachable: list[int]) -> list[str]:
             (
                 me.node_id[:12],
                 f"{v.host}:{v.port}",
+                names.get(me.node_id, "-"),
                 me.role,
                 format_ranges(me.slots),
                 str(v.keys),
@@ -79,6 +83,11 @@ def check(views: list[NodeView], out: Callable[[str], None]) -> bool:
     open_slots = sorted({s for v in views for s in v.myself.open_slots})
     if open_slots:
         out(f"[WARNING] Open slots: {' '.join(open_slots)}")
+        ok = False
+    from cluster.fix import misplaced_key_lines  # keys on masters that do not own their slot
+
+    for line in misplaced_key_lines(views):
+        out(line)
         ok = False
     out(">>> Check slots coverage...")
     covered = sum(n.slot_count for n in first.nodes if n.is_master)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 READY_PREFIX = "RCSIM-READY "
+SPAWN_FILE = "spawn.json"  # how the node was started, so ``restart`` starts it the same way
+DEFAULT_NODE_TIMEOUT_MS = 2000
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +95,11 @@ def spawn(run_dir: Path, port: int, node_timeout_ms: int, timeout_s: float = 20.
         str(nd.pidfile),
         "--cluster-node-timeout",
         str(node_timeout_ms),
+        # Drills break clusters on purpose (DEBUG BUS-ISOLATE, DEBUG SLEEP), from this host.
+        "--enable-debug-command",
+        "local",
     ]
+    (nd.path / SPAWN_FILE).write_text(json.dumps({"node_timeout_ms": node_timeout_ms}))
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     with open(nd.stdout, "wb") as out:
@@ -141,3 +147,32 @@ def stop(nd: NodeDir, timeout_s: float = 10.0) -> str:
         pass
     nd.pidfile.unlink(missing_ok=True)
     return f"killed (pid {pid})"
+
+
+def kill(nd: NodeDir) -> int | None:
+    """SIGKILL the node (a crash: no nodes.conf save, no goodbye); its pid, or None."""
+    pid = nd.pid()
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return None
+    deadline = time.monotonic() + 5.0
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    nd.pidfile.unlink(missing_ok=True)
+    return pid
+
+
+def restart(nd: NodeDir, timeout_s: float = 20.0) -> int:
+    """Start a stopped node again on its port, in its directory, with its nodes.conf and the
+    directives it was first started with; its pid."""
+    if nd.pid() is not None:
+        raise RuntimeError(f"the node on port {nd.port} is running (pid {nd.pid()})")
+    try:
+        spec = json.loads((nd.path / SPAWN_FILE).read_text())
+    except (OSError, ValueError):
+        spec = {}
+    timeout_ms = int(spec.get("node_timeout_ms", DEFAULT_NODE_TIMEOUT_MS))
+    return spawn(nd.path.parent, nd.port, timeout_ms, timeout_s)

@@ -94,12 +94,55 @@ class NodeView:
     nodes: list[NodeLine]
     info: dict[str, str]
     keys: int
+    repl: dict[str, str] = field(default_factory=dict)  # INFO replication (if ``with_repl``)
 
 
-def query(host: str, port: int, timeout: float = 2.0) -> NodeView:
+def query(host: str, port: int, timeout: float = 2.0, with_repl: bool = False) -> NodeView:
     with RespClient(host, port, timeout) as client:
         nodes = parse_nodes(client.text("CLUSTER", "NODES"))
         info = parse_info(client.text("CLUSTER", "INFO"))
         keys = client.check("DBSIZE")
+        repl = client.call("INFO", "replication") if with_repl else None
     myself = next(n for n in nodes if "myself" in n.flags)
-    return NodeView(host, port, myself, nodes, info, int(keys))  # type: ignore[arg-type]
+    view = NodeView(host, port, myself, nodes, info, int(keys))  # type: ignore[arg-type]
+    if isinstance(repl, bytes):
+        view.repl = parse_info(repl.decode())
+    return view
+
+
+def shard_names(nodes: list[NodeLine]) -> dict[str, str]:
+    """Node id -> shard name (``shard-<i>``, i ordering slot-owning masters by their lowest
+    slot; a replica belongs to its master's shard): the names SENTINEL answers with."""
+    masters = sorted((min(n.slots)[0], n.node_id) for n in nodes if n.is_master and n.slots)
+    names = {node_id: f"shard-{i}" for i, (_, node_id) in enumerate(masters)}
+    for n in nodes:
+        if n.node_id not in names and n.master_id in names:
+            names[n.node_id] = names[n.master_id]
+    return names
+
+
+def resolve_node(nodes: list, spec: str):  # type: ignore[no-untyped-def]
+    """The one node of ``nodes`` that ``spec`` names: a port (``7001``), an address
+    (``127.0.0.1:7001``) or a unique node-id prefix (at least 4 characters, or the whole id).
+    Works on anything with ``node_id`` and ``addr`` (``NodeLine``, the admin tools' nodes).
+    Raises LookupError with a message fit for the user."""
+    spec = spec.strip()
+    if spec.isdigit() and len(spec) <= 5:
+        found = [n for n in nodes if n.addr.rpartition(":")[2] == spec]
+    elif ":" in spec:
+        host, _, port = spec.rpartition(":")
+        found = [n for n in nodes if n.addr == spec] or [
+            n
+            for n in nodes
+            if n.addr.rpartition(":")[2] == port
+            and host in ("localhost", "127.0.0.1", n.addr.rpartition(":")[0])
+        ]
+    else:
+        found = [n for n in nodes if n.node_id == spec]
+        if not found and len(spec) >= 4:
+            found = [n for n in nodes if n.node_id.startswith(spec.lower())]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise LookupError(f"The specified node ({spec}) is not known or not a master")
+    raise LookupError(f"The node name {spec} is ambiguous: it matches {len(found)} nodes")

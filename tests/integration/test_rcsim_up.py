@@ -105,11 +105,12 @@ def test_down_stops_every_process() -> None:
     run_dir = Path(tempfile.mkdtemp(prefix="rcsim-down-"))
     try:
         base = free_port_run(2)
-        started = rcsim("up", "--masters", "2", "--port", str(base), "--dir", str(run_dir))
+        up = ("up", "--masters", "2", "--replicas", "0", "--port", str(base), "--dir", str(run_dir))
+        started = rcsim(*up)
         assert started.returncode == 0, started.stdout + started.stderr
         running = pids(run_dir)
         assert len(running) == 2 and all(alive(p) for p in running)
-        again = rcsim("up", "--masters", "2", "--port", str(base), "--dir", str(run_dir))
+        again = rcsim(*up)
         assert again.returncode != 0 and "rcsim down" in again.stderr
         stopped = rcsim("down", "--dir", str(run_dir))
         assert stopped.returncode == 0
@@ -121,9 +122,3 @@ def test_down_stops_every_process() -> None:
     finally:
         rcsim("down", "--dir", str(run_dir))
         shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def test_replicas_not_yet_supported(tmp_path: Path) -> None:
-    out = rcsim("up", "--replicas", "1", "--dir", str(tmp_path))
-    assert out.returncode != 0 and "not yet supported" in out.stderr
-    assert not pids(tmp_path)

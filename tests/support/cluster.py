@@ -44,12 +44,23 @@ def rcsim(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def rcsim_cluster(masters: int = 3) -> Iterator[tuple[int, Path]]:
+def rcsim_cluster(masters: int = 3, replicas: int = 0, *extra: str) -> Iterator[tuple[int, Path]]:
     """``rcsim up`` on free ports in a temporary run directory; ``rcsim down`` afterwards.
-    Yields (first port, run directory)."""
+    Yields (first port, run directory); masters are on the first ports, replicas after."""
     run_dir = Path(tempfile.mkdtemp(prefix="rcsim-up-"))
-    base = free_port_run(masters)
-    started = rcsim("up", "--masters", str(masters), "--port", str(base), "--dir", str(run_dir))
+    base = free_port_run(masters * (1 + replicas))
+    started = rcsim(
+        "up",
+        "--masters",
+        str(masters),
+        "--replicas",
+        str(replicas),
+        "--port",
+        str(base),
+        "--dir",
+        str(run_dir),
+        *extra,
+    )
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield base, run_dir
