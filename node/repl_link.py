@@ -190,6 +190,8 @@ class ReplicaLink:
             while True:
                 while self.partitioned():  # no route to the master until healed
                     await trio.sleep(RETRY_SECONDS / 10)
+                if not self._following(host, port):
+                    return  # promoted or re-pointed meanwhile: its StopReplication is queued
                 replication.set_link_state(node, "connecting")
                 try:
                     with trio.CancelScope() as conn_scope:
@@ -219,7 +221,7 @@ class ReplicaLink:
             replication.set_link_state(node, "handshake")
             await self._handshake(stream, reader)
             await self._psync(stream, reader, host, port)
-            await self._stream(stream, reader)
+            await self._stream(stream, reader, host, port)
 
     async def _call(self, stream, reader: _Buffered, *args: bytes | str | int) -> bytes:
         await stream.send_all(encode_command(*args))
@@ -264,7 +266,7 @@ class ReplicaLink:
             if len(parts) < 3:
                 raise LinkError("Master replied with wrong +FULLRESYNC syntax.")
             replid, offset = parts[1].decode(), int(parts[2])
-            await self._full_sync(reader, replid, offset)
+            await self._full_sync(reader, replid, offset, host, port)
         elif reply.startswith(b"+CONTINUE"):
             parts = reply.split()
             new_id = parts[1].decode() if len(parts) > 1 else None
@@ -276,7 +278,9 @@ class ReplicaLink:
             )
         self._link_up(host, port)
 
-    async def _full_sync(self, reader: _Buffered, replid: str, offset: int) -> None:
+    async def _full_sync(
+        self, reader: _Buffered, replid: str, offset: int, host: str, port: int
+    ) -> None:
         """``readSyncBulkPayload``: the RDB, then flush and load."""
         node = self.node
         repl = node.repl
@@ -299,6 +303,8 @@ class ReplicaLink:
                 repl.sync_total_bytes = size
                 data = await reader.exact(size, self._progress)
             node.now_ms = self.wall_ms()
+            if not self._following(host, port):
+                raise LinkError("no longer a replica of this master: snapshot dropped")
             flush_for_load(node)
             info = load_rdb_info(node, data, skip_expired=False)
             # The master client starts in the db the master's stream was in (``rsi``'s
@@ -309,12 +315,20 @@ class ReplicaLink:
             repl.sync_in_progress = False
         self._full_sync_done(replid, offset)
 
+    def _following(self, host: str, port: int) -> bool:
+        """Still a replica of host:port? A failover (or REPLICAOF) changes the role at once,
+        while the link task learns of it only when the driver drains the StopReplication event:
+        until then it must neither reconnect nor load a snapshot from the old master (a
+        promoted replica would otherwise take the data of the master it just replaced)."""
+        repl = self.node.repl
+        return repl.role == "slave" and (repl.master_host, repl.master_port) == (host, port)
+
     def _progress(self, read: int) -> None:
         repl = self.node.repl
         repl.sync_read_bytes = read
         repl.sync_last_io_ms = self.wall_ms()
 
-    async def _stream(self, stream, reader: _Buffered) -> None:
+    async def _stream(self, stream, reader: _Buffered, host: str, port: int) -> None:
         """Apply the master's commands until the link breaks; ACK every second."""
         session = self._master_session(stream)
         parser = RequestParser(max_bulk_len=1 << 62)
@@ -334,6 +348,8 @@ class ReplicaLink:
                     if out:
                         await send(out)
                 await reader.fill()
+                if not self._following(host, port):  # promoted while we waited for bytes
+                    raise LinkError("no longer a replica of this master")
                 pending = reader.take()
 
     def _apply(self, session: Session, requests: list[list[bytes]]) -> bytes:

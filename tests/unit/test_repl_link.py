@@ -188,3 +188,27 @@ async def test_silent_master_times_out_and_link_retries(autojump_clock) -> None:
         assert await FakeMaster(second).handshake() == [b"PSYNC", REPLID.encode(), b"1"]
         link.stop()
         nursery.cancel_scope.cancel()
+
+
+async def test_promoted_mid_transfer_never_loads_the_old_masters_snapshot() -> None:
+    """A failover promotes the replica while its link is still receiving an RDB (the driver
+    drains StopReplication only later): the snapshot is dropped, the node keeps its own data,
+    and the link does not come back to the old master."""
+    node = new_node()
+    node.dbs[0].set(b"mine", b"x")
+    send, receive = trio.open_memory_channel(4)
+    async with trio.open_nursery() as nursery:
+        await start_link(node, nursery, send)
+        master = FakeMaster(await receive.receive())
+        assert await master.handshake() == [b"PSYNC", b"?", b"-1"]
+        rdb = master_rdb()
+        await master.send(b"+FULLRESYNC %s 100\r\n$%d\r\n" % (REPLID.encode(), len(rdb)))
+        await master.send(rdb[:10])
+        replication.promote(node)  # the election is won while the bytes are in flight
+        await master.send(rdb[10:])
+        with trio.move_on_after(2.5):  # longer than the 1 s retry period
+            await receive.receive()
+            raise AssertionError("the promoted node reconnected to its old master")
+        assert set(node.dbs[0].data) == {b"mine"}
+        assert node.repl.role == "master"
+        nursery.cancel_scope.cancel()
