@@ -53,6 +53,18 @@ def format_flags(flags: NodeFlag) -> str:
     return text
 
 
+def slot_ranges_text(node: ClusterNode) -> str:
+    """The node's slot ranges as CLUSTER NODES prints them ("0-5460 5462"), cached on the node
+    until its bitmap changes: every nodes.conf save (each SETSLOT during a reshard, each PONG
+    that moves a slot) prints every node."""
+    bitmap = node.slot_bitmap
+    cached_bitmap, text = node.ranges_cache
+    if cached_bitmap != bitmap:
+        text = " ".join(format_slot_range(a, b) for a, b in bitmap_ranges(bitmap))
+        node.ranges_cache = (bytes(bitmap), text)
+    return text
+
+
 def format_node_line(st: ClusterTable, node: ClusterNode) -> str:
     """One CLUSTER NODES line, without its newline (CLUSTER REPLICAS uses it bare)."""
     addr = f"{node.ip}:{node.port}@{node.cport}"
@@ -69,7 +81,9 @@ def format_node_line(st: ClusterTable, node: ClusterNode) -> str:
         str(st.effective_config_epoch(node)),
         link,
     ]
-    parts.extend(format_slot_range(a, b) for a, b in bitmap_ranges(node.slot_bitmap))
+    ranges = slot_ranges_text(node)
+    if ranges:
+        parts.append(ranges)
     if node.is_myself:
         for slot in sorted(set(st.migrating_to) | set(st.importing_from)):
             if slot in st.migrating_to:
