@@ -15,43 +15,41 @@ import click
 from cluster import supervisor
 from cluster.cli import _run_dir_option, main
 from cluster.respclient import ReplyError, RespClient
-from cluster.topology import parse_nodes
+from cluster.topology import NodeLine, parse_nodes, resolve_node
 
 HOST = "127.0.0.1"
 
 
 def resolve(run_dir: Path, spec: str) -> supervisor.NodeDir:
-    """The node directory ``spec`` names (see the module docstring)."""
+    """The node directory ``spec`` names (see the module docstring), by the same rule as the
+    resharding commands (``cluster.topology.resolve_node``). Ids come from a running node's
+    CLUSTER NODES, so a dead node's id works too; with every node down, ports still do."""
     dirs = {nd.port: nd for nd in supervisor.node_dirs(run_dir)}
     if not dirs:
         raise click.ClickException(f"no nodes in {run_dir}")
-    spec = spec.strip()
-    port_text = spec.rsplit(":", 1)[1] if ":" in spec else spec
-    if port_text.isdigit() and (":" in spec or len(spec) <= 5):
-        port = int(port_text)
-        if port not in dirs:
-            raise click.ClickException(f"no node of {run_dir} listens on port {port}")
-        return dirs[port]
-    matches: set[int] = set()
-    for nd in dirs.values():
+    lines = _cluster_lines(dirs.values()) or [
+        NodeLine("", f"{HOST}:{port}", set(), "-", 0, "") for port in dirs
+    ]
+    try:
+        port = int(resolve_node(lines, spec).addr.rsplit(":", 1)[1])
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    if port not in dirs:
+        raise click.ClickException(f"node {spec!r} (port {port}) is not part of {run_dir}")
+    return dirs[port]
+
+
+def _cluster_lines(node_dirs) -> list[NodeLine]:  # type: ignore[no-untyped-def]
+    """CLUSTER NODES of the first running node that answers ([] if none does)."""
+    for nd in node_dirs:
         if nd.pid() is None:
             continue
         try:
             with RespClient(HOST, nd.port, timeout=2.0) as client:
-                lines = parse_nodes(client.text("CLUSTER", "NODES"))
+                return parse_nodes(client.text("CLUSTER", "NODES"))
         except (OSError, ConnectionError, ReplyError):
             continue
-        for line in lines:
-            if line.node_id.startswith(spec.lower()):
-                matches.add(int(line.addr.rsplit(":", 1)[1]))
-        break
-    if len(matches) != 1:
-        what = "matches no node" if not matches else f"is ambiguous ({len(matches)} nodes)"
-        raise click.ClickException(f"node {spec!r} {what}")
-    port = matches.pop()
-    if port not in dirs:
-        raise click.ClickException(f"node {spec!r} (port {port}) is not part of {run_dir}")
-    return dirs[port]
+    return []
 
 
 @main.command()
