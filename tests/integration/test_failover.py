@@ -189,12 +189,12 @@ def test_manual_failover_under_a_write_loop_loses_no_acknowledged_write() -> Non
         thread = threading.Thread(target=writer)
         thread.start()
         try:
-            time.sleep(0.5)
+            _wait(lambda: len(acked) >= 50, 10)  # the loop is writing
             before = len(acked)
             assert _client(replica["port"]).execute_command("CLUSTER", "FAILOVER") == b"OK"
             switched = _wait(lambda: _role(replica["port"])[0] == "master", 10)
             _wait(lambda: _role(master["port"]) == ("slave", replica["id"]), 10)
-            time.sleep(0.5)
+            _wait(lambda: len(acked) >= before + 50, 10)  # and writes again after the switch
         finally:
             stop.set()
             thread.join(30)

@@ -193,13 +193,21 @@ class LiveClient(threading.Thread):
             rc.close()
 
 
+def _wait_ops(live: LiveClient, ops: int, timeout: float = 10.0) -> None:
+    """Wait until the live client has done ``ops`` operations (or failed)."""
+    deadline = time.monotonic() + timeout
+    while live.ops < ops and not live.errors:
+        assert time.monotonic() < deadline, f"the live client stalled at {live.ops} ops"
+        time.sleep(0.01)
+
+
 def test_reshard_4096_slots_with_a_live_client(cluster: Cluster) -> None:
     ids = cluster.ids()
     ports = sorted(ids)
     live = LiveClient(cluster)
     live.start()
     try:
-        time.sleep(0.3)
+        _wait_ops(live, 20)
         result = cli(
             "reshard",
             cluster.addr(),
@@ -212,7 +220,7 @@ def test_reshard_4096_slots_with_a_live_client(cluster: Cluster) -> None:
             "--cluster-yes",
         )
         _ok(result)
-        time.sleep(0.3)
+        _wait_ops(live, live.ops + 20)  # still reading and writing after the reshard
     finally:
         live.stop.set()
         live.join(30)
@@ -368,7 +376,11 @@ def test_blocked_client_gets_moved_when_its_slot_leaves(cluster: Cluster) -> Non
     target = next(p for p in sorted(set(owners.values())) if p != source)
     with RawClient(source) as waiter:
         waiter.send(b"*3\r\n$5\r\nBLPOP\r\n$%d\r\n%s\r\n$2\r\n30\r\n" % (len(key), key.encode()))
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        with RawClient(source) as probe:  # wait until the BLPOP is parked, not for a guess
+            while b"blocked_clients:1\r\n" not in probe.call("INFO", "clients"):
+                assert time.monotonic() < deadline, "the BLPOP never blocked"
+                time.sleep(0.01)
         # redis-cli's slot move: IMPORTING, MIGRATING (the client stays blocked), then NODE on
         # the target, the source and the other master.
         steps = [(target, "IMPORTING", ids[source]), (source, "MIGRATING", ids[target])]
