@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from node import replication
-from node.protocol.resp import ProtocolError, RequestParser, encode
+from node.protocol.resp import ProtocolError, RequestParser, encode, encode_command
 from node.rdb_file import RdbError, flush_for_load, load_rdb_info
 from node.session import Session
 from node.state import NodeState
@@ -59,9 +59,9 @@ def command_length(argv: list[bytes]) -> int:
     return total
 
 
-def encode_command(*args: bytes | str | int) -> bytes:
-    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-    return encode(parts, False)
+def request(*args: bytes | str | int) -> bytes:
+    """``encode_command`` for mixed arguments (ports, offsets)."""
+    return encode_command([a if isinstance(a, bytes) else str(a).encode() for a in args])
 
 
 class _Buffered:
@@ -224,7 +224,7 @@ class ReplicaLink:
             await self._stream(stream, reader, host, port)
 
     async def _call(self, stream, reader: _Buffered, *args: bytes | str | int) -> bytes:
-        await stream.send_all(encode_command(*args))
+        await stream.send_all(request(*args))
         return await reader.line()
 
     async def _handshake(self, stream, reader: _Buffered) -> None:
@@ -371,7 +371,7 @@ class ReplicaLink:
         """``replicationSendAck`` once right away and then every second (replicationCron)."""
         repl = self.node.repl
         while True:
-            await send(encode_command("REPLCONF", "ACK", repl.master_repl_offset))
+            await send(request("REPLCONF", "ACK", repl.master_repl_offset))
             await trio.sleep(ACK_PERIOD_SECONDS)
 
     # -- state changes (the replication core's, when it offers them) ------------------------

@@ -22,6 +22,7 @@ import select
 import socket
 import time
 
+import hiredis
 import trio
 
 from node import replication
@@ -30,10 +31,8 @@ from node.commands.sentinel import (
     FAILOVER_WAIT_S,
     KILL_NORMAL_CLIENTS,
     FailoverRequest,
-    encode_command,
-    reply_end,
 )
-from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, encode
+from node.protocol.resp import ProtocolError, QueryBufferLimitExceeded, encode, encode_command
 from node.replication import ReplicateFrom, StopReplication
 from node.routing import redirect_blocked_clients
 from node.runtime import Runtime
@@ -47,16 +46,21 @@ MAX_CLIENTS_REPLY = b"-ERR max number of clients reached\r\n"
 ACCEPTS_PER_WAKE = 128
 
 
-async def _request(stream: trio.abc.Stream, argv: tuple[bytes, ...]) -> bytes:
-    """One request on a short-lived connection to another node; its raw reply."""
+async def _request(stream: trio.abc.Stream, argv: tuple[bytes, ...]) -> object:
+    """One request on a short-lived connection to another node; its reply as hiredis parses
+    it (``b"OK"``, lists, ``hiredis.ReplyError`` for an error)."""
     await stream.send_all(encode_command(argv))
-    buf = b""
-    while (end := reply_end(buf)) is None:
+    reader = hiredis.Reader()
+    while (reply := reader.gets()) is False:
         chunk = await stream.receive_some(RECV_BYTES)
         if not chunk:
             raise OSError("connection closed")
-        buf += chunk
-    return buf[:end]
+        reader.feed(chunk)
+    return reply
+
+
+def _is_replica_role(role: object) -> bool:
+    return isinstance(role, list) and role[0] == b"slave"
 
 
 class ClientServer:
@@ -156,19 +160,19 @@ class ClientServer:
             with trio.move_on_after(FAILOVER_WAIT_S):
                 async with await connect(event.host, event.port) as stream:
                     reply = await _request(stream, event.argv)
-                    if not reply.startswith(b"+"):
-                        log.warning("SENTINEL FAILOVER: %s", reply.strip().decode(errors="replace"))
+                    if isinstance(reply, hiredis.ReplyError):
+                        log.warning("SENTINEL FAILOVER: %s", reply)
                         return
                     while not promoted:
                         role = await _request(stream, (b"ROLE",))
-                        promoted = role.startswith(b"*3\r\n$6\r\nmaster\r\n")
+                        promoted = isinstance(role, list) and role[0] == b"master"
                         if not promoted:
                             await trio.sleep(0.05)
                     await _request(stream, KILL_NORMAL_CLIENTS)
             if promoted:  # once the old master follows the new one (if it is alive at all)
                 with trio.move_on_after(FAILOVER_WAIT_S):
                     async with await connect(event.old_host, event.old_port) as stream:
-                        while not (await _request(stream, (b"ROLE",))).startswith(b"*5\r\n"):
+                        while not _is_replica_role(await _request(stream, (b"ROLE",))):
                             await trio.sleep(0.05)
                         await _request(stream, KILL_NORMAL_CLIENTS)
         except (OSError, trio.BrokenResourceError, ValueError) as error:

@@ -116,31 +116,6 @@ FAILOVER_WAIT_S = 10.0  # how long the driver waits for the replica to report RO
 KILL_NORMAL_CLIENTS = (b"CLIENT", b"KILL", b"TYPE", b"normal")
 
 
-def encode_command(argv: tuple[bytes, ...]) -> bytes:
-    """A request as RESP (the driver's side of FailoverRequest)."""
-    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
-
-
-def reply_end(buf: bytes, pos: int = 0) -> int | None:
-    """Where the RESP2 reply starting at ``pos`` ends, or None if ``buf`` holds only part of it
-    (the driver reads replies to its few requests without a full parser)."""
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        return None
-    kind, head = buf[pos : pos + 1], buf[pos + 1 : end]
-    pos = end + 2
-    if kind == b"$":
-        n = int(head)
-        return pos if n < 0 else (pos + n + 2 if len(buf) >= pos + n + 2 else None)
-    if kind == b"*":
-        for _ in range(max(0, int(head))):
-            nxt = reply_end(buf, pos)
-            if nxt is None:
-                return None
-            pos = nxt
-    return pos
-
-
 @dataclass(slots=True)
 class Instance:
     """One node as a Sentinel describes it (times are "ms ago", 0 when not applicable)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import hiredis
@@ -415,6 +416,27 @@ def format_double(value: float) -> bytes:
     if math.isnan(value):
         return b"nan"
     return b"%.17g" % value
+
+
+_REQUEST_FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%s\r\n" * n for n in range(9)]
+_REQUEST_FORMAT3 = _REQUEST_FORMATS[3]
+
+
+def encode_command(argv: Sequence[bytes]) -> bytes:
+    """A request as a RESP multibulk array: what a master writes to its replicas, a replica's
+    REPLCONF, a node's requests to another node. One format operation for up to 8 arguments
+    (this runs for every write a master propagates)."""
+    n = len(argv)
+    if n == 3:
+        a, b, c = argv
+        return _REQUEST_FORMAT3 % (len(a), a, len(b), b, len(c), c)
+    if n <= 8:
+        parts: list = []
+        for arg in argv:
+            parts.append(len(arg))
+            parts.append(arg)
+        return _REQUEST_FORMATS[n] % tuple(parts)
+    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
 
 
 def encode(value: object, resp3: bool) -> bytes:

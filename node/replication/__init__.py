@@ -39,7 +39,7 @@ from .roles import (
     wait,
 )
 from .state import Backlog, ReplicaInfo, ReplicationState, WaitingClient, new_replid
-from .stream import after_write, encode_command, feed, flush, key_expired, write_stream
+from .stream import after_write, feed, flush, key_expired, write_stream
 
 if TYPE_CHECKING:
     from node.state import NodeState
@@ -73,7 +73,6 @@ __all__ = [
     "count_acks",
     "cron",
     "data_age_ms",
-    "encode_command",
     "ensure_backlog",
     "feed",
     "flush",

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 from node.blocking import Block
 from node.protocol.errors import RespError
+from node.protocol.resp import encode_command
 
 from .events import ReplicateFrom, StopReplication
 from .state import Backlog, ReplicaInfo, WaitingClient, new_replid
-from .stream import encode_command, flush, write_stream
+from .stream import flush, write_stream
 
 if TYPE_CHECKING:
     from node.session import Session

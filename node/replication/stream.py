@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from node.blocking import Block
+from node.protocol.resp import encode_command
 
 if TYPE_CHECKING:
     from node.commands import Command
@@ -29,26 +30,6 @@ if TYPE_CHECKING:
     from node.state import NodeState
 
     from .state import ReplicaInfo
-
-
-_FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%s\r\n" * n for n in range(9)]
-_FORMAT3 = _FORMATS[3]
-
-
-def encode_command(argv: list[bytes]) -> bytes:
-    """A command as the multibulk RESP array a master writes to its replicas (one format
-    operation for up to 8 arguments: this runs for every write a master propagates)."""
-    n = len(argv)
-    if n == 3:
-        a, b, c = argv
-        return _FORMAT3 % (len(a), a, len(b), b, len(c), c)
-    if n <= 8:
-        parts: list = []
-        for arg in argv:
-            parts.append(len(arg))
-            parts.append(arg)
-        return _FORMATS[n] % tuple(parts)
-    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
 
 
 def _default_send(replica: ReplicaInfo, data: bytes) -> None:

@@ -11,7 +11,7 @@ from node import replication
 from node.config import Config
 from node.protocol.resp import RequestParser
 from node.rdb_file import save_rdb
-from node.repl_link import ReplicaLink, command_length, encode_command
+from node.repl_link import ReplicaLink, command_length, request
 from node.session import Session
 from node.state import NodeState
 
@@ -87,7 +87,7 @@ async def start_link(node: NodeState, nursery: trio.Nursery, connections: trio.M
 
 def test_command_length_is_the_resp_size() -> None:
     for argv in ([b"PING"], [b"SET", b"k", b"v" * 300], [b"SELECT", b"5"], [b""]):
-        assert command_length(argv) == len(encode_command(*argv))
+        assert command_length(argv) == len(request(*argv))
 
 
 async def test_full_sync_stream_getack_and_partial_resync() -> None:
@@ -107,10 +107,10 @@ async def test_full_sync_stream_getack_and_partial_resync() -> None:
         assert node.repl.link_status == "up"
         assert set(node.dbs[0].data) == {b"from-master", b"list"}
         assert node.repl.replid == REPLID
-        stream = encode_command("SELECT", "2") + encode_command("SET", "k", "v")
-        stream += encode_command("PING") + encode_command("REPLCONF", "GETACK", "*")
+        stream = request("SELECT", "2") + request("SET", "k", "v")
+        stream += request("PING") + request("REPLCONF", "GETACK", "*")
         await master.send(stream)
-        getack_at = 100 + len(stream) - len(encode_command("REPLCONF", "GETACK", "*"))
+        getack_at = 100 + len(stream) - len(request("REPLCONF", "GETACK", "*"))
         assert await master.command() == [b"REPLCONF", b"ACK", b"%d" % getack_at]
         assert node.dbs[2].data[b"k"] == b"v"
         assert node.repl.master_repl_offset == 100 + len(stream)
@@ -120,7 +120,7 @@ async def test_full_sync_stream_getack_and_partial_resync() -> None:
         assert node.repl.link_status == "down"
         assert await master.handshake() == [b"PSYNC", REPLID.encode(), b"%d" % (101 + len(stream))]
         await master.send(b"+CONTINUE %s\r\n" % REPLID.encode())
-        await master.send(encode_command("SET", "k2", "v2"))
+        await master.send(request("SET", "k2", "v2"))
         while b"k2" not in node.dbs[2].data:
             await master.command()  # the ACKs
         assert b"from-master" in node.dbs[0].data  # data kept

@@ -13,7 +13,7 @@ import pytest
 from gossip.messages import NodeFlag
 from gossip.nodesconf import load_nodes_conf
 from node.cluster_node import NodeCluster, gossip_config
-from node.commands.sentinel import FailoverRequest, reply_end
+from node.commands.sentinel import FailoverRequest
 from node.config import Config
 from node.core import execute
 from node.protocol.resp import encode
@@ -262,12 +262,30 @@ def test_failover_on_the_replica_itself_goes_through_the_driver_too():
     assert [(e.port, e.old_port) for e in node.events] == [(7004, 7001)]
 
 
-def test_reply_end_finds_whole_replies_only():
+async def test_the_drivers_request_waits_for_whole_replies():
+    """SENTINEL FAILOVER's driver reads each reply whole, however the bytes arrive (hiredis)."""
+    import trio
+    import trio.testing
+
+    from node.server import _request
+
     role = b"*3\r\n$6\r\nmaster\r\n:10\r\n*0\r\n"
-    assert reply_end(role) == len(role)
-    assert all(reply_end(role[:n]) is None for n in range(len(role)))
-    assert reply_end(b"+OK\r\n+OK\r\n") == 5
-    assert reply_end(b"$-1\r\n") == 5 and reply_end(b"*-1\r\n") == 5
+    for cut in range(len(role)):
+        mine, peer = trio.testing.memory_stream_pair()
+        async with trio.open_nursery() as nursery:
+
+            async def answer(cut: int = cut, peer=peer) -> None:  # type: ignore[no-untyped-def]
+                assert await peer.receive_some(100) == b"*1\r\n$4\r\nROLE\r\n"
+                await peer.send_all(role[:cut])
+                await trio.sleep(0)
+                await peer.send_all(role[cut:] + b"+OK\r\n")
+
+            nursery.start_soon(answer)
+            assert await _request(mine, (b"ROLE",)) == [b"master", 10, []]
+    for raw, parsed in ((b"+OK\r\n", b"OK"), (b"$-1\r\n", None), (b"*-1\r\n", None)):
+        mine, peer = trio.testing.memory_stream_pair()
+        await peer.send_all(raw)
+        assert await _request(mine, (b"PING",)) == parsed
 
 
 def test_best_replica_prefers_offset_and_skips_nofailover():
