@@ -423,14 +423,31 @@ register_type(bytearray, RDB_TYPE_STRING, _encode_string_value, Reader.read_stri
 # -- payloads --------------------------------------------------------------------------------
 
 
-def dump_payload(value: object, compress: bool = True) -> bytes:
-    """``createDumpPayload``: type byte, body, RDB version and CRC-64, as DUMP returns them."""
+def encode_value(value: object, compress: bool = True) -> tuple[int, bytes]:
+    """(RDB type code, body) of a value (``rdbSaveObjectType`` + ``rdbSaveObject``): what a
+    DUMP payload and an RDB file's key entry both hold."""
     codec = _ENCODERS.get(type(value))
     if codec is None:
         raise UnsupportedTypeError(_type_name(value))
     # A value whose RDB type depends on its encoding (a listpack or a skiplist zset) names it.
-    code = getattr(value, "rdb_type_code", codec.code)
-    body = bytes((code,)) + codec.encode(value, compress) + RDB_VERSION.to_bytes(2, "little")
+    return getattr(value, "rdb_type_code", codec.code), codec.encode(value, compress)
+
+
+def decode_value(reader: Reader, code: int) -> object:
+    """A value body of RDB type ``code`` (``rdbLoadObject``). Raises RdbError."""
+    codec = _DECODERS.get(code)
+    if codec is None:
+        name = RDB_TYPE_NAMES.get(code)
+        if name is None:
+            raise RdbError(f"unknown RDB object type {code}")
+        raise UnsupportedTypeError(name)
+    return codec.decode(reader)
+
+
+def dump_payload(value: object, compress: bool = True) -> bytes:
+    """``createDumpPayload``: type byte, body, RDB version and CRC-64, as DUMP returns them."""
+    code, encoded = encode_value(value, compress)
+    body = bytes((code,)) + encoded + RDB_VERSION.to_bytes(2, "little")
     return body + crc64(body).to_bytes(8, "little")
 
 
@@ -451,11 +468,4 @@ def load_payload(payload: bytes, config: object | None = None) -> object:
     decoders the encoding thresholds; without it they use Redis's defaults."""
     reader = Reader(payload)
     reader.config = config
-    code = reader.read_byte()
-    codec = _DECODERS.get(code)
-    if codec is None:
-        name = RDB_TYPE_NAMES.get(code)
-        if name is None:
-            raise RdbError(f"unknown RDB object type {code}")
-        raise UnsupportedTypeError(name)
-    return codec.decode(reader)
+    return decode_value(reader, reader.read_byte())

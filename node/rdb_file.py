@@ -28,7 +28,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from node import rdb
-from node.rdb import RdbError, Reader, crc64, encode_length, encode_string
+from node.rdb import (
+    RdbError,
+    Reader,
+    crc64,
+    decode_value,
+    encode_length,
+    encode_string,
+    encode_value,
+)
 from node.state import REDIS_VERSION, NodeState
 
 MAGIC = b"REDIS"
@@ -133,15 +141,6 @@ def save_rdb(node: NodeState, with_repl_info: bool = True) -> bytes:
     return bytes(out)
 
 
-def encode_value(value: object, compress: bool) -> tuple[int, bytes]:
-    """(RDB type code, body) from the DUMP type registry (``rdbSaveObjectType`` +
-    ``rdbSaveObject``)."""
-    codec = rdb._ENCODERS.get(type(value))
-    if codec is None:
-        raise rdb.UnsupportedTypeError(rdb._type_name(value))
-    return getattr(value, "rdb_type_code", codec.code), codec.encode(value, compress)
-
-
 def _library_codes(node: NodeState) -> list[bytes]:
     state = node.__dict__.get("scripting")  # not created yet: no libraries (and no Lua state)
     if state is None:
@@ -234,17 +233,6 @@ def _read_header(reader: Reader) -> int:
     if version < 1 or version > rdb.RDB_VERSION:
         raise RdbError(f"Can't handle RDB format version {version}")
     return version
-
-
-def decode_value(reader: Reader, code: int) -> object:
-    """A value body of RDB type ``code`` (``rdbLoadObject``) through the DUMP type registry."""
-    codec = rdb._DECODERS.get(code)
-    if codec is None:
-        name = rdb.RDB_TYPE_NAMES.get(code)
-        if name is None:
-            raise RdbError(f"Unknown RDB encoding type {code}")
-        raise rdb.UnsupportedTypeError(name)
-    return codec.decode(reader)
 
 
 def _load_libraries(node: NodeState, codes: list[bytes]) -> None:
