@@ -1,11 +1,17 @@
-"""The node side of the cluster core's outbox (node.cluster_node) and nodes.conf writing
-(node.bus.write_nodes_conf), without sockets."""
+"""The node side of the cluster core's outbox (node.cluster_node), nodes.conf writing
+(node.bus.NodesConfFile) and the bus driver's pump, without sockets."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
+import pytest
+import trio
+
+from gossip.config import GossipConfig
+from gossip.messages import Ping
 from gossip.nodesconf import load_nodes_conf, render_nodes_conf
 from gossip.outbox import (
     Connect,
@@ -15,12 +21,15 @@ from gossip.outbox import (
     SaveConfig,
     StateChanged,
 )
-from node.bus import write_nodes_conf
+from gossip.ping import build_header
+from gossip.state import ClusterState
+from node.bus import BusDriver, NodesConfFile, _Link
 from node.cluster_node import NodeCluster, gossip_config, propagate_publish
 from node.config import Config
 from node.core import execute
 from node.protocol.keyslot import key_slot
 from node.protocol.resp import encode
+from node.runtime import Runtime
 from node.session import Session
 from node.state import NodeState
 
@@ -105,7 +114,9 @@ def test_write_nodes_conf_is_atomic_and_reloads(tmp_path: Path) -> None:
     glue.state.set_config_epoch(5, NOW)
     path = tmp_path / "nodes.conf"
     path.write_text("old contents that are much longer than the new file " * 100)
-    write_nodes_conf(path, render_nodes_conf(glue.state))
+    conf = NodesConfFile(path)
+    conf.save(render_nodes_conf(glue.state), fsync=True)
+    conf.close()
     assert [p.name for p in tmp_path.iterdir()] == ["nodes.conf"]
     loaded = load_nodes_conf(
         path.read_text(), gossip_config(node.config, 7000), random.Random(2), NOW
@@ -122,3 +133,68 @@ def test_propagate_publish_queues_bus_messages_and_pokes() -> None:
     assert pokes == [1]
     standalone = NodeState(Config())
     propagate_publish(standalone, b"ch", b"hi", False)  # no cluster: nothing happens
+
+
+def test_nodes_conf_file_rewrites_in_place_and_reopens_after_an_error(tmp_path: Path) -> None:
+    """The kept-open nodes.conf: longer and shorter texts leave exactly the last one (padding
+    truncated), a longer file left by an earlier run too, and an I/O error closes the file so
+    the next save reopens it."""
+    path = tmp_path / "nodes.conf"
+    path.write_text("x" * 500 + "\n")
+    conf = NodesConfFile(path)
+    try:
+        for text in ("first line\nvars currentEpoch 1\n", "a much longer text\n" * 40, "short\n"):
+            conf.save(text, fsync=False)
+            assert path.read_text() == text
+        conf.save("with fsync\n", fsync=True)
+        assert path.read_text() == "with fsync\n"
+        os.close(conf._fd)  # the descriptor goes bad under it
+        with pytest.raises(OSError):
+            conf.save("lost\n", fsync=False)
+        assert conf._fd is None
+        conf.save("reopened and rewritten\n", fsync=False)
+        assert path.read_text() == "reopened and rewritten\n"
+    finally:
+        conf.close()
+
+
+def _driver(tmp_path: Path) -> tuple[BusDriver, list[bool]]:
+    node, glue = _cluster_node()
+    driver = BusDriver(node, glue, Runtime.real(1), tmp_path / "nodes.conf")
+    saves: list[bool] = []
+    driver.conf_file.save = lambda text, fsync: saves.append(fsync)  # type: ignore[method-assign]
+    return driver, saves
+
+
+def test_pump_saves_nodes_conf_once_per_drain(tmp_path: Path) -> None:
+    """Several commands' SaveConfig effects in one outbox are one save (fsync if any asked),
+    as Redis's beforeSleep writes nodes.conf once per event loop iteration."""
+    driver, saves = _driver(tmp_path)
+    state = driver.state
+    state.add_slot_ranges([(0, 10)], NOW)
+    state.set_config_epoch(3, NOW)  # SET-CONFIG-EPOCH asks for an fsync
+    state.add_slot_ranges([(20, 30)], NOW)
+    driver.pump()
+    assert saves == [True]
+    driver.pump()
+    assert saves == [True]  # nothing new asked
+
+
+def test_bus_read_batch_is_one_pump(tmp_path: Path) -> None:
+    """The messages of one read go to the core one by one, then its effects are carried out
+    once: with Nagle on the outbound links, PONGs arrive in bursts during a reshard."""
+    driver, _saves = _driver(tmp_path)
+    peer = ClusterState(
+        GossipConfig(port=7001, cport=17001, node_timeout_ms=2000), random.Random(3), NOW
+    )
+    link_id = driver.state.on_link_accepted("127.0.0.1", "127.0.0.1", NOW)
+    link = _Link(link_id, *trio.open_memory_channel(10))
+    seen, pumps = [], []
+    on_message = driver.state.on_message
+    driver.state.on_message = lambda *a: (seen.append(a[1]), on_message(*a))  # type: ignore[method-assign]
+    driver.pump = lambda: pumps.append(1)  # type: ignore[method-assign]
+    pings = [Ping(build_header(peer), ()) for _ in range(3)]
+    driver._deliver(link, pings)
+    assert seen == pings and pumps == [1]
+    driver._deliver(link, [])
+    assert pumps == [1]
