@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CLUSTER_WRITABLE_DELAY_MS = 2000
 CLUSTER_MIN_REJOIN_DELAY_MS = 500
 CLUSTER_MAX_REJOIN_DELAY_MS = 5000
-_UNREACHABLE = NodeFlag.PFAIL | NodeFlag.FAIL
+_UNREACHABLE = (NodeFlag.PFAIL | NodeFlag.FAIL).value  # an int: no enum arithmetic per node
 
 
 def rejoin_delay_ms(node_timeout_ms: int) -> int:
@@ -43,7 +43,7 @@ def update_cluster_state(st: ClusterTable, now_ms: int) -> None:
             covered += node.num_slots  # slots bound to a node that is not FAIL
         if node.is_master and node.num_slots:
             size += 1
-            if not node.flags & _UNREACHABLE:
+            if not int.__and__(node.flags, _UNREACHABLE):
                 reachable += 1
     st.size = size
 

@@ -29,13 +29,29 @@ _BITS_IN_BYTE: tuple[tuple[int, ...], ...] = tuple(
 _ONE = re.compile("1")
 
 
+# Up to this many runs the run-by-run walk beats printing 16,384 bits (measured: 2 us vs 7 us
+# for one run; they cross at about 30).
+_FEW_RUNS = 24
+
+
 def bitmap_ranges(bitmap: bytes | bytearray) -> list[tuple[int, int]]:
-    """``slot_ranges(bitmap_slots(bitmap))`` some 50x faster: the bitmap as one integer (bit
-    ``s`` is slot ``s``) printed in binary lowest slot first, then ``str.find`` from run to
-    run. CLUSTER NODES and every nodes.conf save (each CLUSTER SETSLOT during a reshard) print
-    every node's ranges."""
-    text = bin(int.from_bytes(bitmap, "little"))[:1:-1]
+    """``slot_ranges(bitmap_slots(bitmap))`` without a Python loop over slots. CLUSTER NODES and
+    every nodes.conf save (each CLUSTER SETSLOT during a reshard) print the ranges of each node
+    whose slots changed. The bitmap is one integer (bit ``s`` is slot ``s``): a node with a few
+    runs, the usual case, is walked run by run with integer arithmetic (``x & -x`` is the lowest
+    set bit, ``x + low`` carries through the lowest run); a fragmented one is printed in binary
+    and scanned with ``str.find``, which is faster once there are dozens of runs."""
+    x = int.from_bytes(bitmap, "little")
     ranges: list[tuple[int, int]] = []
+    if (x & ~(x << 1)).bit_count() <= _FEW_RUNS:  # bits that start a run
+        append = ranges.append
+        while x:
+            low = x & -x
+            above = x + low  # the run's bits cleared, the bit just above it set
+            append((low.bit_length() - 1, (above & -above).bit_length() - 2))
+            x &= above
+        return ranges
+    text = bin(x)[:1:-1]
     find = text.find
     start = find("1")
     while start >= 0:

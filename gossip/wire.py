@@ -10,6 +10,7 @@ it; nothing a peer sends can raise anything else or reach the state machine half
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from typing import Any
@@ -149,12 +150,20 @@ def _bin(value: object, what: str) -> bytes:
 def _ip(value: object, what: str) -> str:
     if type(value) is not str or len(value) > NET_IP_STR_LEN:
         raise _fail(what)
-    if value:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            raise _fail(what)
+    if value and not _valid_ip(value):
+        raise _fail(what)
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_ip(text: str) -> bool:
+    """Every PING/PONG names the sender's IP and each gossiped node's: the same few addresses
+    over and over, so the ``ipaddress`` parse (the costliest check of a decode) is cached."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _hostname(value: object) -> str:
@@ -168,7 +177,12 @@ def _hostname(value: object) -> str:
 def _node_flags(value: object, what: str) -> NodeFlag:
     if type(value) is not int or value < 0 or value & ~int(ALL_NODE_FLAGS):
         raise _fail(what)
-    return NodeFlag(value)
+    return _NODE_FLAGS[value]  # type: ignore[index]
+
+
+# Every NodeFlag value (10 bits), built once: ``NodeFlag(value)`` goes through enum machinery
+# for the header and for each gossip entry of every message.
+_NODE_FLAGS = [NodeFlag(value) for value in range(int(ALL_NODE_FLAGS) + 1)]
 
 
 def _list(value: object, length: int, what: str) -> list[Any]:

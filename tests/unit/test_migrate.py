@@ -393,6 +393,9 @@ def test_bitmap_ranges_matches_the_slot_walk():
     rng = random.Random(5)
     cases = [[], [0], [16383], range(16384), range(5461, 10923), [1, 2, 3, 8, 9, 4000]]
     cases += [[s for s in range(16384) if rng.random() < p] for p in (0.01, 0.5, 0.99)]
+    # Both walks (run by run up to gossip.slots._FEW_RUNS runs, printed in binary above it).
+    cases += [[s for r in range(runs) for s in range(r * 600, r * 600 + 7)] for runs in (24, 25)]
+    cases += [[16380, 16381, 16382, 16383, 0]]
     for slots in cases:
         bitmap = slots_to_bitmap(slots)
         assert bitmap_ranges(bitmap) == slot_ranges(bitmap_slots(bitmap))
