@@ -203,19 +203,24 @@ def _route(session: Session, command: Command, argv: list[bytes]) -> RespError |
 
     Most cluster traffic is a one-key command (GET, SET, INCR...) for a slot this node owns:
     that case is answered here from the slot table, without the general key extraction;
-    ``routing.route`` would reach the same verdict (owner is me, no migration, cluster ok)."""
+    ``routing.route`` would reach the same verdict (owner is me, no migration, cluster ok).
+    So is a one-key write with ASKING into a slot this node imports: the RESTORE-ASKINGs
+    that MIGRATE pipelines, several per slot during a reshard."""
     cluster = getattr(session.node, "cluster", None)
     if cluster is None:
         return None
     if _is_single_key(command) and len(argv) > 1:
         slot = key_slot(argv[1])
-        if (
-            cluster.slots[slot] == cluster.myself.node_id
-            and cluster.state_ok
-            and slot not in cluster.migrating_to
-            and slot not in cluster.importing_from
-        ):
-            return None
+        if cluster.state_ok and slot not in cluster.migrating_to:
+            owner_id = cluster.slots[slot]
+            if owner_id == cluster.myself.node_id and slot not in cluster.importing_from:
+                return None
+            if (
+                owner_id is not None
+                and slot in cluster.importing_from
+                and (session.asking or "asking" in command.spec.flags)
+            ):
+                return None
     if not routing.needs_routing(command):
         return None
     repl = session.node.repl

@@ -19,7 +19,9 @@ client". ``get`` reproduces that with a link whose writes fail.
 
 from __future__ import annotations
 
+import math
 import random
+import select
 import socket
 import time
 
@@ -31,9 +33,14 @@ READ_CHUNK = 16384
 
 
 class BlockingLink:
-    """One connection to a target (``migrateCachedSocket``)."""
+    """One connection to a target (``migrateCachedSocket``).
 
-    __slots__ = ("_buf", "last_dbid", "last_use_s", "sock", "timed_out")
+    The socket stays non-blocking and waits go through ``poll`` with what is left of the
+    timeout: a MIGRATE costs send, poll, recv. (A socket in timeout mode pays an ioctl per
+    ``settimeout`` and a poll before every send too: twice the system calls, on the path every
+    reshard takes several times per slot.)"""
+
+    __slots__ = ("_buf", "_poller", "last_dbid", "last_use_s", "sock", "timed_out")
 
     def __init__(self, sock: socket.socket | None) -> None:
         self.sock = sock  # None: the connect failed at once (refused), every write fails
@@ -41,17 +48,37 @@ class BlockingLink:
         self.last_use_s = time.monotonic()
         self.timed_out = False
         self._buf = bytearray()
+        self._poller = select.poll()
+        if sock is not None:
+            sock.setblocking(False)
+            self._poller.register(sock, select.POLLIN)
+
+    def _wait(self, events: int, deadline: float) -> bool:
+        """Until the socket is ready for ``events`` (or has an error to report): False, with
+        ``timed_out`` set, once ``deadline`` passes."""
+        self._poller.modify(self.sock, events)  # type: ignore[arg-type]
+        while True:
+            remaining_ms = math.ceil((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                self.timed_out = True
+                return False
+            if self._poller.poll(remaining_ms):
+                return True
 
     def write(self, data: bytes, timeout_ms: int) -> bool:
         self.timed_out = False
-        if self.sock is None:
+        sock = self.sock
+        if sock is None:
             return False
+        deadline = time.monotonic() + timeout_ms / 1000
+        view = memoryview(data)
         try:
-            self.sock.settimeout(timeout_ms / 1000)
-            self.sock.sendall(data)
-        except TimeoutError:
-            self.timed_out = True
-            return False
+            while view:
+                try:
+                    view = view[sock.send(view) :]
+                except BlockingIOError:
+                    if not self._wait(select.POLLOUT, deadline):
+                        return False
         except OSError:
             return False
         return True
@@ -67,16 +94,13 @@ class BlockingLink:
                 line = bytes(buf[:end]).rstrip(b"\r")
                 del buf[: end + 1]
                 return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.sock is None:
-                self.timed_out = self.sock is not None
+            sock = self.sock
+            if sock is None or not self._wait(select.POLLIN, deadline):
                 return None
             try:
-                self.sock.settimeout(remaining)
-                chunk = self.sock.recv(READ_CHUNK)
-            except TimeoutError:
-                self.timed_out = True
-                return None
+                chunk = sock.recv(READ_CHUNK)
+            except BlockingIOError:
+                continue
             except OSError:
                 return None
             if not chunk:
@@ -85,6 +109,7 @@ class BlockingLink:
 
     def close(self) -> None:
         if self.sock is not None:
+            self._poller.unregister(self.sock)
             self.sock.close()
             self.sock = None
 

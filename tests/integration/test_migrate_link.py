@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 from node.migrate_link import CACHE_TTL_S, BlockingLink, BlockingMigrateTransport, _atoi
 
@@ -35,6 +36,23 @@ def test_timeout_and_closed_peer() -> None:
         assert link.read_line(1000) is None and not link.timed_out
     finally:
         link.close()
+
+
+def test_write_times_out_when_the_target_stops_reading() -> None:
+    """A target that reads nothing fills the socket buffers: the write gives up at its
+    deadline with ``timed_out`` (MIGRATE then answers IOERR without a retry), and a write
+    that fits goes through."""
+    ours, peer = socket.socketpair()
+    link = BlockingLink(ours)
+    try:
+        assert link.write(b"x" * 1000, 1000) and not link.timed_out
+        assert peer.recv(2000) == b"x" * 1000
+        started = time.monotonic()
+        assert not link.write(b"y" * 50_000_000, 200)
+        assert link.timed_out and 0.15 < time.monotonic() - started < 5
+    finally:
+        link.close()
+        peer.close()
 
 
 def test_refused_connect_gives_a_link_that_cannot_write() -> None:
