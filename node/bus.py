@@ -112,6 +112,7 @@ class BusDriver:
         self._wakeup = trio.Event()
         self._closing = False
         cluster.poke = self._poke
+        cluster.flush = self._flush_poke
         cluster.on_failover_event = _log_failover
 
     # ------------------------------------------------------------------------ lifecycle
@@ -130,7 +131,17 @@ class BusDriver:
             self.conf_file.close()
 
     def _poke(self) -> None:
-        self._wakeup.set()
+        self.cluster.poke_pending = True
+        if not self.cluster.batch_open:
+            self._wakeup.set()
+
+    def _flush_poke(self) -> None:
+        """Carry out what pokes asked for (isolation changes, then the outbox)."""
+        if self.cluster.poke_pending:
+            self.cluster.poke_pending = False
+            if self.cluster.isolated:
+                self.apply_isolation()
+            self.pump()
 
     # --------------------------------------------------------------------------- outbox
 
@@ -189,9 +200,7 @@ class BusDriver:
                 await self._wakeup.wait()
             if self._wakeup.is_set():
                 self._wakeup = trio.Event()
-                if self.cluster.isolated:
-                    self.apply_isolation()
-                self.pump()
+            self._flush_poke()
 
     # ---------------------------------------------------------------------------- links
 

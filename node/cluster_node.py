@@ -96,6 +96,14 @@ class NodeCluster:
         self.bus_protocol_errors = 0  # frames that failed to decode (links closed for it)
         # Set by the driver: called after a command changed the core, so it drains the outbox.
         self.poke: Callable[[], None] = lambda: None
+        # While the client loop serves a batch (``batch_open``) a poke only marks the outbox
+        # (``poke_pending``); the loop calls ``flush`` once its replies are out, so the saves
+        # and bus messages of a command run in the same task, right after the reply, instead of
+        # waking the driver's timer task for each (a trio task switch and cancel scope per
+        # SETSLOT, five per slot moved during a reshard).
+        self.batch_open = False
+        self.poke_pending = False
+        self.flush: Callable[[], None] = lambda: None
         # DEBUG BUS-ISOLATE: node ids whose bus traffic the driver drops (empty: no faults).
         self.isolated: set[str] = set()
         # (unix ms, FailoverEvent) of the recent failover steps, for drills and logs.

@@ -391,38 +391,57 @@ class EpollClientLoop:
     async def _event_loop(self) -> None:
         epoll = self.epoll
         poll = epoll.poll
-        conns = self.conns
         node = self.node
         wall_ms = self.wall_ms
         wait_readable = trio.lowlevel.wait_readable
-        read = self._read
+        read_ready, finish = self._read_ready, self._finish_batch
+        glue = node.cluster_node
         while True:
             await wait_readable(epoll)
             node.now_ms = wall_ms()
-            for fd, events in poll(0):
-                conn = conns.get(fd)
-                if conn is None:
-                    if fd == self.wake_fd:
-                        try:
-                            os.eventfd_read(self.wake_fd)
-                        except BlockingIOError:
-                            pass
-                    continue
-                if events & select.EPOLLOUT:
-                    self._flush(conn)
-                if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
-                    read(conn)
-            if node.events:
-                # Before the replies go out: DEBUG SLEEP answers after sleeping, as in Redis.
-                await self.server.drain_events()
-            if node.blocking.ready or node.blocking.released:
-                self.server.release_blocked()
-            if node.blocking.deadline_added is not None:
-                self.server.note_new_deadlines()
-            if self.pending_writes:
-                self._write_pending()
-            if self.push_ready:
-                self._send_pushes()
+            if glue is not None:
+                glue.batch_open = True
+            try:
+                read_ready(poll(0))
+                if node.events:
+                    # Before the replies go out: DEBUG SLEEP answers after sleeping, as Redis.
+                    await self.server.drain_events()
+                finish()
+            finally:
+                if glue is not None:
+                    glue.batch_open = False
+            if glue is not None and glue.poke_pending:
+                glue.flush()  # nodes.conf and bus messages, after the replies went out
+
+    def _read_ready(self, ready: list[tuple[int, int]]) -> None:
+        """Read and run the requests of every ready connection (flush the writable ones)."""
+        conns = self.conns
+        read = self._read
+        for fd, events in ready:
+            conn = conns.get(fd)
+            if conn is None:
+                if fd == self.wake_fd:
+                    try:
+                        os.eventfd_read(self.wake_fd)
+                    except BlockingIOError:
+                        pass
+                continue
+            if events & select.EPOLLOUT:
+                self._flush(conn)
+            if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+                read(conn)
+
+    def _finish_batch(self) -> None:
+        """After a batch: wake unblocked clients, note new deadlines, write every reply."""
+        node = self.node
+        if node.blocking.ready or node.blocking.released:
+            self.server.release_blocked()
+        if node.blocking.deadline_added is not None:
+            self.server.note_new_deadlines()
+        if self.pending_writes:
+            self._write_pending()
+        if self.push_ready:
+            self._send_pushes()
 
     # -- a script past busy-reply-threshold (Redis's processEventsWhileBlocked) -------------
 

@@ -198,3 +198,24 @@ def test_bus_read_batch_is_one_pump(tmp_path: Path) -> None:
     assert seen == pings and pumps == [1]
     driver._deliver(link, [])
     assert pumps == [1]
+
+
+def test_pokes_during_a_client_batch_are_flushed_by_the_client_loop(tmp_path: Path) -> None:
+    """A command's poke while the client loop serves a batch only marks the outbox: the loop
+    flushes it after writing the replies (no wake of the driver's timer task); outside a batch
+    a poke wakes the timer task as before."""
+    driver, _saves = _driver(tmp_path)
+    glue = driver.cluster
+    pumps: list[int] = []
+    driver.pump = lambda: pumps.append(1)  # type: ignore[method-assign]
+    glue.batch_open = True
+    glue.poke()
+    glue.poke()
+    assert glue.poke_pending and not driver._wakeup.is_set() and pumps == []
+    glue.batch_open = False
+    glue.flush()
+    assert pumps == [1] and not glue.poke_pending
+    glue.flush()
+    assert pumps == [1]  # nothing pending
+    glue.poke()
+    assert driver._wakeup.is_set()
