@@ -108,7 +108,7 @@ def test_cluster_commands_poke_the_driver() -> None:
     assert pokes == [1]
 
 
-def test_write_nodes_conf_is_atomic_and_reloads(tmp_path: Path) -> None:
+def test_nodes_conf_save_over_a_longer_file_reloads(tmp_path: Path) -> None:
     node, glue = _cluster_node()
     glue.state.add_slot_ranges([(0, 10)], NOW)
     glue.state.set_config_epoch(5, NOW)
