@@ -21,6 +21,7 @@ import os
 import select
 import socket
 import time
+from collections.abc import Callable
 
 import hiredis
 import trio
@@ -394,7 +395,7 @@ class EpollClientLoop:
         node = self.node
         wall_ms = self.wall_ms
         wait_readable = trio.lowlevel.wait_readable
-        read_ready, finish = self._read_ready, self._finish_batch
+        read, finish = self._read, self._finish_batch
         glue = node.cluster_node
         while True:
             await wait_readable(epoll)
@@ -402,7 +403,7 @@ class EpollClientLoop:
             if glue is not None:
                 glue.batch_open = True
             try:
-                read_ready(poll(0))
+                self._read_ready(poll(0), read)
                 if node.events:
                     # Before the replies go out: DEBUG SLEEP answers after sleeping, as Redis.
                     await self.server.drain_events()
@@ -413,10 +414,12 @@ class EpollClientLoop:
             if glue is not None and glue.poke_pending:
                 glue.flush()  # nodes.conf and bus messages, after the replies went out
 
-    def _read_ready(self, ready: list[tuple[int, int]]) -> None:
-        """Read and run the requests of every ready connection (flush the writable ones)."""
+    def _read_ready(
+        self, ready: list[tuple[int, int]], read: Callable[[_SocketConn], None]
+    ) -> None:
+        """Flush the writable connections and ``read`` the readable ones (the wake-up
+        eventfd is drained): the event loop's batch, and a busy script's."""
         conns = self.conns
-        read = self._read
         for fd, events in ready:
             conn = conns.get(fd)
             if conn is None:
@@ -465,21 +468,12 @@ class EpollClientLoop:
                 self._add(raw, address)
         if self.pending_writes:
             self._write_pending()
-        for fd, events in self.epoll.poll(0):
-            conn = self.conns.get(fd)
-            if conn is None:
-                if fd == self.wake_fd:
-                    try:
-                        os.eventfd_read(self.wake_fd)
-                    except BlockingIOError:
-                        pass
-                continue
-            if events & select.EPOLLOUT:
-                self._flush(conn)
-            if conn.proto.session.id == caller_id or conn.fd not in self.conns:
-                continue
-            if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
+
+        def read(conn: _SocketConn) -> None:
+            if conn.proto.session.id != caller_id and conn.fd in self.conns:
                 self._read_while_busy(conn, state)
+
+        self._read_ready(self.epoll.poll(0), read)
 
     def _read_while_busy(self, conn: _SocketConn, state) -> None:
         try:
