@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import Differ, require_redis_server
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair
 from tests.support.rawclient import RawClient, encode_command
 
 pytestmark = pytest.mark.compat
@@ -19,15 +19,8 @@ PASSWORD = "pw"
 @pytest.fixture(scope="module")
 def servers():
     require_redis_server()
-    ours = start_rcsim("--requirepass", PASSWORD)
-    try:
-        theirs = start_redis("--requirepass", PASSWORD)
-    except Exception:
-        ours.stop()
-        raise
-    yield ours, theirs
-    ours.stop()
-    theirs.stop()
+    with server_pair(("--requirepass", PASSWORD)) as pair:
+        yield pair
 
 
 @pytest.fixture

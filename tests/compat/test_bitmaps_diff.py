@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Differ, require_redis_server
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair
 from tests.support.rawclient import RawClient
 
 LLONG_MAX = str(2**63 - 1)
@@ -424,15 +424,8 @@ def test_copy_dump_restore_digest(diff):
 @pytest.fixture(scope="module")
 def small_limit_pair():
     require_redis_server()
-    ours = start_rcsim("--proto-max-bulk-len", "1mb")
-    try:
-        theirs = start_redis("--proto-max-bulk-len", "1mb")
-    except Exception:
-        ours.stop()
-        raise
-    yield ours, theirs
-    ours.stop()
-    theirs.stop()
+    with server_pair(("--proto-max-bulk-len", "1mb")) as pair:
+        yield pair
 
 
 def test_offsets_are_limited_by_proto_max_bulk_len(small_limit_pair):

@@ -19,7 +19,7 @@ from node.session import Session
 from node.state import CloseClient, NodeState
 from tests.compat.test_connection_diff import raw_exchange
 from tests.conftest import require_redis_server
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair
 from tests.support.rawclient import RawClient, encode_command
 
 pytestmark = pytest.mark.compat
@@ -321,15 +321,8 @@ def test_client_reply_exchange(diff, data):
 @pytest.fixture(scope="module")
 def private():
     require_redis_server()
-    ours = start_rcsim()
-    try:
-        theirs = start_redis()
-    except Exception:
-        ours.stop()
-        raise
-    yield ours.port, theirs.port
-    ours.stop()
-    theirs.stop()
+    with server_pair() as (ours, theirs):
+        yield ours.port, theirs.port
 
 
 def _both(private, fn):

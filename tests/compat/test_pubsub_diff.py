@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from tests.support.rawclient import RawClient, encode_command
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.compat
 
@@ -140,16 +141,14 @@ def ch(request) -> str:
     return request.node.name.replace("[", "-").replace("]", "-") + ":"
 
 
-def wait_until(predicate, seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
-
-
 def wait_no_patterns(conn: Conn) -> None:
     """PUBSUB NUMPAT counts every client's patterns: let earlier tests' connections go."""
-    wait_until(lambda: conn.both("PUBSUB", "NUMPAT") == (b":0\r\n", b":0\r\n"))
+    wait_for(
+        "the subscriptions to settle",
+        lambda: conn.both("PUBSUB", "NUMPAT") == (b":0\r\n", b":0\r\n"),
+        3.0,
+        step=0.01,
+    )
 
 
 # -- confirmations ------------------------------------------------------------------------------
@@ -399,7 +398,12 @@ def test_disconnect_drops_subscriptions(connect, ch):
     sub.ours.close()
     sub.theirs.close()
     gone = b"*2\r\n$%d\r\n%s\r\n:0\r\n" % (len(ch) + 1, (ch + "a").encode())
-    wait_until(lambda: pub.both("PUBSUB", "NUMSUB", ch + "a") == (gone, gone))
+    wait_for(
+        "the subscriptions to settle",
+        lambda: pub.both("PUBSUB", "NUMSUB", ch + "a") == (gone, gone),
+        3.0,
+        step=0.01,
+    )
     pub.check("PUBLISH", ch + "a", "m")
     pub.check("SPUBLISH", ch + "s", "m")
     pub.check("PUBSUB", "SHARDNUMSUB", ch + "s")

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from tests.support.procs import free_port, start_rcsim, start_redis
+from tests.support.procs import free_port, server_pair, start_rcsim
 from tests.support.rawclient import RawClient, encode_command
+from tests.support.waiting import wait_for
 
 
 def _norm_info(raw: bytes) -> bytes:
@@ -99,15 +100,8 @@ def test_replconf_ack_and_getack_reply_nothing(diff):
 
 @pytest.fixture
 def replica_pair():
-    ours = start_rcsim()
-    try:
-        theirs = start_redis()
-    except Exception:
-        ours.stop()
-        raise
-    yield ours, theirs
-    ours.stop()
-    theirs.stop()
+    with server_pair() as pair:
+        yield pair
 
 
 def test_replica_of_a_dead_master(replica_pair):
@@ -148,9 +142,7 @@ def test_replica_of_a_dead_master(replica_pair):
             assert b"master_replid2:%s\r\n" % old in info
             assert b"second_repl_offset:1\r\n" in info
         same("SET", "k", "v")
-        deadline = time.monotonic() + 5
-        while b"role:master" not in a.call("INFO", "replication") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for("a master again", lambda: b"role:master" in a.call("INFO", "replication"), 5)
         same("ROLE")
 
 
@@ -180,8 +172,21 @@ class StreamTap:
         data, self.pending = self.pending + self.client.read_available(0.15), b""
         return data
 
+    def read_until(self, expected: bytes, timeout: float = 5.0) -> bytes:
+        """The stream from here until it holds ``expected`` (PINGs aside), or what came
+        within ``timeout``."""
+        data, self.pending = self.pending, b""
+        deadline = time.monotonic() + timeout
+        while expected not in _norm_stream(data) and time.monotonic() < deadline:
+            data += self.client.read_available(0.02)
+        return data
+
     def close(self) -> None:
         self.client.close()
+
+
+def _blocked(client: RawClient) -> bool:
+    return b"blocked_clients:1\r\n" in client.call("INFO", "clients")
 
 
 def _norm_stream(data: bytes) -> bytes:
@@ -262,100 +267,84 @@ STREAM_SCRIPT = [
 ]
 
 
-def test_the_replication_stream_matches_redis():
-    ours = start_rcsim()
-    try:
-        theirs = start_redis("--repl-diskless-sync", "no")
-    except Exception:
-        ours.stop()
-        raise
-    taps = []
-    try:
-        taps = [StreamTap(ours.port), StreamTap(theirs.port)]
-        with RawClient(ours.port) as a, RawClient(theirs.port) as b:
-            for command in STREAM_SCRIPT:
-                replies = a.call(*command), b.call(*command)
-                if command[0] != "SPOP":  # members come in hash order
-                    assert replies[0] == replies[1], (command, replies)
-            time.sleep(0.05)  # "e" has expired: replicas get a DEL (lazily or actively)
-            assert a.call("GET", "e") == b.call("GET", "e") == b"$-1\r\n"
-            streams = [_norm_stream(t.read()) for t in taps]
-            # Compare command by command for a readable failure.
-            split = [re.split(rb"(?=\*\d+\r\n\$)", s) for s in streams]
-            assert split[0] == split[1]
-            assert streams[0].endswith(encode_command("DEL", "e"))
-    finally:
-        for tap in taps:
-            tap.close()
-        ours.stop()
-        theirs.stop()
+@pytest.fixture
+def tapped_pair():
+    """rcsim and redis-server with a StreamTap on each (Redis syncs from disk here, so both taps
+    skip a ``$<length>`` RDB)."""
+    with server_pair((), ("--repl-diskless-sync", "no")) as (ours, theirs):
+        taps = [StreamTap(ours.port)]
+        try:
+            taps.append(StreamTap(theirs.port))
+            yield ours, theirs, taps
+        finally:
+            for tap in taps:
+                tap.close()
 
 
-def test_served_blocked_clients_and_wait_against_redis():
-    ours = start_rcsim()
-    try:
-        theirs = start_redis("--repl-diskless-sync", "no")
-    except Exception:
-        ours.stop()
-        raise
-    taps = []
-    try:
-        taps = [StreamTap(ours.port), StreamTap(theirs.port)]
-        with (
-            RawClient(ours.port) as a,
-            RawClient(theirs.port) as b,
-            RawClient(ours.port) as wa,
-            RawClient(theirs.port) as wb,
+def test_the_replication_stream_matches_redis(tapped_pair):
+    ours, theirs, taps = tapped_pair
+    with RawClient(ours.port) as a, RawClient(theirs.port) as b:
+        for command in STREAM_SCRIPT:
+            replies = a.call(*command), b.call(*command)
+            if command[0] != "SPOP":  # members come in hash order
+                assert replies[0] == replies[1], (command, replies)
+        time.sleep(0.05)  # "e" has expired: replicas get a DEL (lazily or actively)
+        assert a.call("GET", "e") == b.call("GET", "e") == b"$-1\r\n"
+        streams = [_norm_stream(t.read()) for t in taps]
+        # Compare command by command for a readable failure.
+        split = [re.split(rb"(?=\*\d+\r\n\$)", s) for s in streams]
+        assert split[0] == split[1]
+        assert streams[0].endswith(encode_command("DEL", "e"))
+
+
+def test_served_blocked_clients_and_wait_against_redis(tapped_pair):
+    ours, theirs, taps = tapped_pair
+    with (
+        RawClient(ours.port) as a,
+        RawClient(theirs.port) as b,
+        RawClient(ours.port) as wa,
+        RawClient(theirs.port) as wb,
+    ):
+        for blocking, feed in (
+            (("BLPOP", "q", "0"), ("RPUSH", "q", "x", "y")),
+            (("BLMOVE", "q2", "d", "RIGHT", "LEFT", "0"), ("LPUSH", "q2", "x")),
+            (("BRPOPLPUSH", "q5", "d", "0"), ("LPUSH", "q5", "x")),
+            (("BZPOPMIN", "z", "0"), ("ZADD", "z", "1", "m")),
+            (
+                ("BLMPOP", "0", "2", "q3", "q4", "RIGHT", "COUNT", "3"),
+                ("RPUSH", "q4", "1", "2"),
+            ),
         ):
-            for blocking, feed in (
-                (("BLPOP", "q", "0"), ("RPUSH", "q", "x", "y")),
-                (("BLMOVE", "q2", "d", "RIGHT", "LEFT", "0"), ("LPUSH", "q2", "x")),
-                (("BRPOPLPUSH", "q5", "d", "0"), ("LPUSH", "q5", "x")),
-                (("BZPOPMIN", "z", "0"), ("ZADD", "z", "1", "m")),
-                (
-                    ("BLMPOP", "0", "2", "q3", "q4", "RIGHT", "COUNT", "3"),
-                    ("RPUSH", "q4", "1", "2"),
-                ),
-            ):
-                wa.send(encode_command(*blocking))
-                wb.send(encode_command(*blocking))
-                time.sleep(0.05)
-                assert a.call(*feed) == b.call(*feed)
-                assert wa.read_reply() == wb.read_reply()
-            streams = [_norm_stream(t.read()) for t in taps]
-            split = [re.split(rb"(?=\*\d+\r\n\$)", s) for s in streams]
-            assert split[0] == split[1]
-            assert encode_command("LMOVE", "q2", "d", "right", "left") in streams[0]
-            # WAIT: blocks until the replica acks this client's write; GETACK asked once.
-            offsets = []
-            for client in (a, b):
-                client.call("SET", "w", "1")
-                info = client.call("INFO", "replication")
-                offsets.append(int(re.search(rb"master_repl_offset:(\d+)", info).group(1)))  # type: ignore[union-attr]
-            for client, tap, offset in zip((a, b), taps, offsets, strict=True):
-                tap.read()
-                client.send(encode_command("WAIT", "1", "5000"))
-                time.sleep(0.1)
-                assert _norm_stream(tap.read()) == encode_command("REPLCONF", "GETACK", "*")
-                tap.client.send(encode_command("REPLCONF", "ACK", str(offset)))
-                assert client.read_reply() == b":1\r\n"
-                assert client.call("WAIT", "1", "0") == b":1\r\n"  # acked already: at once
-                assert client.call("ROLE").endswith(b"$%d\r\n%d\r\n" % (len(str(offset)), offset))
-    finally:
-        for tap in taps:
-            tap.close()
-        ours.stop()
-        theirs.stop()
+            wa.send(encode_command(*blocking))
+            wb.send(encode_command(*blocking))
+            wait_for(
+                f"{blocking[0]} to block on both",
+                lambda: all(_blocked(c) for c in (a, b)),
+            )
+            assert a.call(*feed) == b.call(*feed)
+            assert wa.read_reply() == wb.read_reply()
+        streams = [_norm_stream(t.read()) for t in taps]
+        split = [re.split(rb"(?=\*\d+\r\n\$)", s) for s in streams]
+        assert split[0] == split[1]
+        assert encode_command("LMOVE", "q2", "d", "right", "left") in streams[0]
+        # WAIT: blocks until the replica acks this client's write; GETACK asked once.
+        offsets = []
+        for client in (a, b):
+            client.call("SET", "w", "1")
+            info = client.call("INFO", "replication")
+            offsets.append(int(re.search(rb"master_repl_offset:(\d+)", info).group(1)))  # type: ignore[union-attr]
+        for client, tap, offset in zip((a, b), taps, offsets, strict=True):
+            tap.read()
+            client.send(encode_command("WAIT", "1", "5000"))
+            getack = encode_command("REPLCONF", "GETACK", "*")
+            assert _norm_stream(tap.read_until(getack)) == getack
+            tap.client.send(encode_command("REPLCONF", "ACK", str(offset)))
+            assert client.read_reply() == b":1\r\n"
+            assert client.call("WAIT", "1", "0") == b":1\r\n"  # acked already: at once
+            assert client.call("ROLE").endswith(b"$%d\r\n%d\r\n" % (len(str(offset)), offset))
 
 
 # -- rcsim nodes among themselves: a failover keeps the history (PSYNC via replid2) ---------------
-
-
-def _wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _link_up(client: RawClient) -> bool:
@@ -367,19 +356,29 @@ def test_promotion_keeps_history_for_partial_resyncs():
     try:
         a, b, c = (RawClient(n.port) for n in nodes)
         b.call("REPLICAOF", "127.0.0.1", str(nodes[0].port))
-        _wait_for(lambda: _link_up(b))
+        wait_for("b linked to its new master", lambda: _link_up(b), 10.0, step=0.05)
         c.call("REPLICAOF", "127.0.0.1", str(nodes[1].port))  # chained: a -> b -> c
-        _wait_for(lambda: _link_up(c))
+        wait_for("c linked to its new master", lambda: _link_up(c), 10.0, step=0.05)
         for i in range(50):
             a.call("SET", "k%d" % i, "v%d" % i)
         assert a.call("WAIT", "1", "5000") == b":1\r\n"
-        _wait_for(lambda: c.call("DBSIZE") == b":50\r\n")
+        wait_for("c to hold the 50 keys", lambda: c.call("DBSIZE") == b":50\r\n", 10.0, step=0.05)
         # Failover: b becomes the master, a follows it and continues its history.
         assert b.call("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
         b.call("SET", "after", "1")
         assert a.call("REPLICAOF", "127.0.0.1", str(nodes[1].port)) == b"+OK\r\n"
-        _wait_for(lambda: _link_up(a) and a.call("GET", "after") == b"$1\r\n1\r\n")
-        _wait_for(lambda: _link_up(c) and c.call("GET", "after") == b"$1\r\n1\r\n")
+        wait_for(
+            "a to catch up",
+            lambda: _link_up(a) and a.call("GET", "after") == b"$1\r\n1\r\n",
+            10.0,
+            step=0.05,
+        )
+        wait_for(
+            "c to catch up",
+            lambda: _link_up(c) and c.call("GET", "after") == b"$1\r\n1\r\n",
+            10.0,
+            step=0.05,
+        )
         stats = b.call("INFO", "stats")
         assert b"sync_partial_ok:2\r\n" in stats  # a, and c after b's replid changed
         assert b"sync_full:1\r\n" in stats  # only c's first sync

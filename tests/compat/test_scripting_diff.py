@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair, start_rcsim, start_redis
 from tests.support.rawclient import RawClient
 
 LOCK_RELEASE = (
@@ -971,15 +971,8 @@ def _command(*args: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def busy_servers():
-    ours = start_rcsim("--lua-time-limit", "100")
-    try:
-        theirs = start_redis("--busy-reply-threshold", "100")
-    except Exception:
-        ours.stop()
-        raise
-    yield ours, theirs
-    ours.stop()
-    theirs.stop()
+    with server_pair(("--lua-time-limit", "100"), ("--busy-reply-threshold", "100")) as pair:
+        yield pair
 
 
 def test_busy_script_and_script_kill(busy_servers):

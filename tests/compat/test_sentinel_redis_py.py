@@ -8,10 +8,10 @@ side is covered by tests/unit/test_sentinel.py and tests/integration/test_failov
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
+from tests.support import waiting
 from tests.support.procs import ServerProcess, free_port, start_rcsim, start_redis
 from tests.support.rawclient import RawClient
 from tests.support.resp import header, parse
@@ -28,17 +29,9 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no
 NAME = "mymaster"  # the real Sentinel's name for its master; rcsim's is shard-0
 
 
-def wait_for(what: str, check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except (OSError, redis.RedisError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+# Nodes are killed, restarted and failed over under these tests: a refused or reset
+# connection, or a redis-py error, means "not yet".
+wait_for = functools.partial(waiting.wait_for, retry_on=(OSError, redis.RedisError))
 
 
 @pytest.fixture(scope="module")

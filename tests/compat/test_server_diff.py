@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.conftest import require_redis_server
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair
 from tests.support.rawclient import RawClient, encode_command
 
 pytestmark = pytest.mark.compat
@@ -442,50 +442,42 @@ def test_lolwut_6_skyline_shape_and_caption(diff):
 
 def test_shutdown_closes_without_reply_and_stops_the_server():
     require_redis_server()
-    ours, theirs = start_rcsim(), start_redis()
-    try:
+    with server_pair() as (ours, theirs):
         for server in (ours, theirs):
             with RawClient(server.port) as client:
                 client.send(b"SHUTDOWN NOSAVE\r\n")
                 assert client.read_available(2.0) in (b"<EOF>", b"<RESET>")
             server.proc.wait(10)
             assert server.proc.returncode == 0
-    finally:
-        ours.stop()
-        theirs.stop()
 
 
 def test_debug_refused_unless_enabled():
     require_redis_server()
-    ours = start_rcsim("--enable-debug-command", "no")
-    theirs = start_redis("--enable-debug-command", "no")
-    try:
-        with RawClient(ours.port) as a, RawClient(theirs.port) as b:
-            for command in (("DEBUG", "HELP"), ("DEBUG", "SLEEP", "0"), ("DEBUG",), ("DEBUG", "x")):
-                assert a.call(*command) == b.call(*command), command
-            assert a.call("CONFIG", "GET", "enable-debug-command") == b.call(
-                "CONFIG", "GET", "enable-debug-command"
-            )
-    finally:
-        ours.stop()
-        theirs.stop()
+    with (
+        server_pair(("--enable-debug-command", "no")) as (ours, theirs),
+        RawClient(ours.port) as a,
+        RawClient(theirs.port) as b,
+    ):
+        for command in (("DEBUG", "HELP"), ("DEBUG", "SLEEP", "0"), ("DEBUG",), ("DEBUG", "x")):
+            assert a.call(*command) == b.call(*command), command
+        assert a.call("CONFIG", "GET", "enable-debug-command") == b.call(
+            "CONFIG", "GET", "enable-debug-command"
+        )
 
 
 def test_protected_config_allowed_when_enabled(tmp_path):
     require_redis_server()
-    ours = start_rcsim("--enable-protected-configs", "yes")
-    theirs = start_redis("--enable-protected-configs", "yes")
-    try:
-        with RawClient(ours.port) as a, RawClient(theirs.port) as b:
-            for command in (
-                ("CONFIG", "SET", "dbfilename", "a/b"),
-                ("CONFIG", "SET", "dbfilename", "other.rdb"),
-                ("CONFIG", "GET", "dbfilename"),
-            ):
-                assert a.call(*command) == b.call(*command), command
-    finally:
-        ours.stop()
-        theirs.stop()
+    with (
+        server_pair(("--enable-protected-configs", "yes")) as (ours, theirs),
+        RawClient(ours.port) as a,
+        RawClient(theirs.port) as b,
+    ):
+        for command in (
+            ("CONFIG", "SET", "dbfilename", "a/b"),
+            ("CONFIG", "SET", "dbfilename", "other.rdb"),
+            ("CONFIG", "GET", "dbfilename"),
+        ):
+            assert a.call(*command) == b.call(*command), command
 
 
 # -- DEBUG ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from tests.conftest import Differ, require_redis_server
-from tests.support.procs import start_rcsim, start_redis
+from tests.support.procs import server_pair
 
 LLONG_MAX = str(2**63 - 1)
 LLONG_MIN = str(-(2**63))
@@ -700,15 +700,8 @@ def test_past_absolute_time_leaves_no_key(diff):
 @pytest.fixture(scope="module")
 def small_limit_pair():
     require_redis_server()
-    ours = start_rcsim("--proto-max-bulk-len", "1mb")
-    try:
-        theirs = start_redis("--proto-max-bulk-len", "1mb")
-    except Exception:
-        ours.stop()
-        raise
-    yield ours, theirs
-    ours.stop()
-    theirs.stop()
+    with server_pair(("--proto-max-bulk-len", "1mb")) as pair:
+        yield pair
 
 
 def test_string_size_limits(small_limit_pair):

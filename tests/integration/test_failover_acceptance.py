@@ -20,12 +20,13 @@ next one. Measured times are printed (``pytest -s``) and kept in ``MEASURED``.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from cluster import supervisor
 from cluster.assemble import converged
 from cluster.topology import NodeLine, NodeView, query, shard_names
 from node.protocol.keyslot import key_slot
+from tests.support import waiting
 from tests.support.cluster import free_port_run, rcsim_cluster
 
 HOST = "127.0.0.1"
@@ -47,19 +49,11 @@ NODES = 6
 MEASURED: dict[str, float] = {}
 
 
-def wait_for(what: str, check: Callable[[], object], timeout: float, step: float = 0.02):
-    """Poll ``check`` until it returns something truthy; its value. Fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except (OSError, ConnectionError, StopIteration, redis.RedisError):
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(step)
+# Nodes are killed, restarted and failed over under these tests: a refused or reset
+# connection, or a redis-py error, means "not yet".
+wait_for = functools.partial(
+    waiting.wait_for, retry_on=(OSError, ConnectionError, StopIteration, redis.RedisError)
+)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.procs import READY_PREFIX, REPO, ServerProcess, _env, start_rcsim
 from tests.support.rawclient import RawClient, encode_command
+from tests.support.waiting import wait_for
 
 
 def launch(*args: str, timeout: float = 15.0) -> tuple[ServerProcess, str]:
@@ -49,13 +50,6 @@ def node():
     server = start_rcsim()
     yield server
     server.stop()
-
-
-def wait_for(predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 # -- start-up and shutdown ---------------------------------------------------------------------
@@ -212,7 +206,7 @@ def _log_lines(server: ServerProcess) -> list[str]:
 def test_log_has_one_line_per_protocol_error_and_none_per_command():
     server = start_rcsim("--loglevel", "notice")
     try:
-        wait_for(lambda: _log_lines(server), what="start-up lines")
+        wait_for("start-up lines", lambda: _log_lines(server), 5.0)
         baseline = _log_lines(server)
         with RawClient(server.port) as client:
             for i in range(100):
@@ -224,7 +218,7 @@ def test_log_has_one_line_per_protocol_error_and_none_per_command():
             with RawClient(server.port) as bad:
                 bad.send(garbage)
                 assert bad.read_available(0.3).endswith(b"<EOF>")
-        wait_for(lambda: len(_log_lines(server)) >= len(baseline) + 3, what="error lines")
+        wait_for("error lines", lambda: len(_log_lines(server)) >= len(baseline) + 3, 5.0)
         time.sleep(0.2)  # nothing else should follow
         added = _log_lines(server)[len(baseline) :]
         assert len(added) == 3, added
@@ -236,7 +230,7 @@ def test_log_has_one_line_per_protocol_error_and_none_per_command():
 def test_pidfile_relative_to_dir_is_removed(tmp_path):
     server, _line = launch("--port", "0", "--dir", str(tmp_path), "--pidfile", "rel.pid")
     try:
-        wait_for(lambda: (tmp_path / "rel.pid").exists(), what="pidfile")
+        wait_for("pidfile", lambda: (tmp_path / "rel.pid").exists(), 5.0)
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(5) == 0
         assert not (tmp_path / "rel.pid").exists()

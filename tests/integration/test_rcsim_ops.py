@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,23 +16,18 @@ import pytest
 import redis
 
 from cluster.topology import query
+from tests.support import waiting
 from tests.support.cluster import free_port_run, rcsim
 from tests.support.procs import REPO, _env
 
 NODES = 6
 
 
-def wait_for(what: str, check, timeout: float):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except (OSError, ConnectionError, StopIteration, redis.RedisError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+# Nodes are killed, restarted and failed over under these tests: a refused or reset
+# connection, or a redis-py error, means "not yet".
+wait_for = functools.partial(
+    waiting.wait_for, retry_on=(OSError, ConnectionError, StopIteration, redis.RedisError)
+)
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from cluster.supervisor import NodeDir, spawn, stop
 from node.protocol.keyslot import key_slot
 from tests.support.cluster import rcsim, rcsim_cluster
 from tests.support.procs import REPO, ServerProcess, _env, free_port, start_redis
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-cli") is None or shutil.which("redis-server") is None,
@@ -87,14 +88,6 @@ def _call(port: int, *args: str | int | bytes) -> object:
         return client.call(*args)
 
 
-def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def _healthy(c: Cluster) -> bool:
     try:
         return admin.check(c.entry) == []
@@ -117,7 +110,9 @@ def _redis_cluster(masters: int = 3) -> Iterator[Cluster]:
         )
         assert created.returncode == 0, created.stdout + created.stderr
         c = Cluster("redis", [p.port for p in procs], procs=procs)
-        _wait(lambda: all(_state_ok(p) for p in c.ports) and _healthy(c), what="cluster ok")
+        wait_for(
+            "cluster ok", lambda: all(_state_ok(p) for p in c.ports) and _healthy(c), 20.0, step=0.1
+        )
         yield c
     finally:
         for p in procs:
@@ -304,7 +299,7 @@ def test_reshard_under_live_traffic(kind: str, count: int, slots: int) -> None:
         traffic = Traffic(c, expected)
         traffic.start()
         try:
-            _wait(lambda: traffic.ops > 30 or bool(traffic.errors), what="traffic")
+            wait_for("traffic", lambda: traffic.ops > 30 or bool(traffic.errors), 20.0, step=0.1)
             started = time.monotonic()
             done = c.cli(
                 "reshard", "--from", str(c.ports[0]), "--to", str(c.ports[1]), "--slots", str(slots)
@@ -373,7 +368,7 @@ def test_migrate_slot_pause_resume_abort(any_cluster: Cluster) -> None:
     resumed = c.cli("migrate-slot", str(slot), "--resume")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "done, 5 keys moved" in resumed.stdout
-    _wait(lambda: _owners(c)[slot] == dst and _healthy(c), what="slot on the target")
+    wait_for("slot on the target", lambda: _owners(c)[slot] == dst and _healthy(c), 20.0, step=0.1)
     assert all(_call(dst, "GET", k) == b"v-" + k for k in keys)
     # --abort on another slot rolls it back: owner and keys as before.
     tag2, slot2 = _slot_owned_by(c, src, {slot})
@@ -385,7 +380,9 @@ def test_migrate_slot_pause_resume_abort(any_cluster: Cluster) -> None:
     aborted = c.cli("migrate-slot", str(slot2), "--abort")
     assert aborted.returncode == 0, aborted.stdout + aborted.stderr
     assert "aborted" in aborted.stdout
-    _wait(lambda: _owners(c)[slot2] == src and _healthy(c), what="slot back on the source")
+    wait_for(
+        "slot back on the source", lambda: _owners(c)[slot2] == src and _healthy(c), 20.0, step=0.1
+    )
     assert all(_call(src, "GET", k) == b"w-" + k for k in keys2)
     assert _call(c.ports[2], "CLUSTER", "COUNTKEYSINSLOT", slot2) == 0
 
@@ -433,7 +430,12 @@ def test_interrupted_reshard_check_then_fix(any_cluster: Cluster) -> None:
         keys.update(_fill_slots(c, 10, 200))  # 200 one-key MIGRATEs per slot: a wide window
         tool = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL)
         try:
-            _wait(lambda t=tool: _open_with_keys_left(c.ports[0]) or t.poll() is not None)
+            wait_for(
+                "an open slot with keys on both sides (or the tool done)",
+                lambda t=tool: _open_with_keys_left(c.ports[0]) or t.poll() is not None,
+                20.0,
+                step=0.1,
+            )
             tool.send_signal(signal.SIGKILL)  # killed mid-slot
         finally:
             tool.wait(10)
@@ -448,9 +450,14 @@ def test_interrupted_reshard_check_then_fix(any_cluster: Cluster) -> None:
     fixed = c.cli("fix")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "Fixing open slot" in fixed.stdout
-    _wait(lambda: _healthy(c), what="a healthy cluster after fix")
+    wait_for("a healthy cluster after fix", lambda: _healthy(c), 20.0, step=0.1)
     if c.kind == "rcsim":
-        _wait(lambda: rcsim("check", "--dir", str(c.run_dir)).returncode == 0, what="check ok")
+        wait_for(
+            "check ok",
+            lambda: rcsim("check", "--dir", str(c.run_dir)).returncode == 0,
+            20.0,
+            step=0.1,
+        )
     _verify(c, keys, set(), 0)
 
 
@@ -491,7 +498,7 @@ def test_check_reports_and_fix_moves_keys_in_a_wrong_slot(any_cluster: Cluster) 
         assert f"has keys in slots it does not own: {slot}" in checked.stdout, checked.stdout
     fixed = c.cli("fix")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    _wait(lambda: _healthy(c), what="a healthy cluster after fix")
+    wait_for("a healthy cluster after fix", lambda: _healthy(c), 20.0, step=0.1)
     owner = _owners(c)[slot]
     assert _call(owner, "GET", key) == b"stray"
     assert sum(_call(p, "CLUSTER", "COUNTKEYSINSLOT", slot) for p in c.ports) == 1
@@ -544,9 +551,14 @@ def test_add_node_rebalance_weights_del_node(any_cluster: Cluster) -> None:
     new_id = _call(new_port, "CLUSTER", "MYID")
     assert isinstance(new_id, bytes)
     for port in c.ports:
-        _wait(lambda p=port: new_id not in _call(p, "CLUSTER", "NODES"), what="node forgotten")
+        wait_for(
+            "node forgotten",
+            lambda p=port: new_id not in _call(p, "CLUSTER", "NODES"),
+            20.0,
+            step=0.1,
+        )
     c.remove_node(new_port)
-    _wait(lambda: _healthy(c), what="a healthy cluster")
+    wait_for("a healthy cluster", lambda: _healthy(c), 20.0, step=0.1)
     _verify(c, expected, ttl_keys, deadline_ms)
 
 
@@ -567,17 +579,19 @@ def test_add_replica_then_del_node(any_cluster: Cluster) -> None:
                 return False
         return True
 
-    _wait(replica_everywhere, what="the new replica known to every master")
+    wait_for("the new replica known to every master", replica_everywhere, 20.0, step=0.1)
     removed = c.cli("del-node", f"127.0.0.1:{new_port}")
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert "CLUSTER RESET SOFT" in removed.stdout
     for port in c.ports:
-        _wait(
+        wait_for(
+            "replica forgotten",
             lambda p=port: f":{new_port}@".encode() not in _call(p, "CLUSTER", "NODES"),
-            what="replica forgotten",
+            20.0,
+            step=0.1,
         )
     c.remove_node(new_port)
-    _wait(lambda: _healthy(c), what="a healthy cluster")
+    wait_for("a healthy cluster", lambda: _healthy(c), 20.0, step=0.1)
 
 
 def test_fix_closes_half_open_slots(any_cluster: Cluster) -> None:
@@ -604,7 +618,7 @@ def test_fix_closes_half_open_slots(any_cluster: Cluster) -> None:
         f">>> Case 1: Moving slot {slot1} from 127.0.0.1:{src} to 127.0.0.1:{dst}" in fixed.stdout
     )
     assert f">>> Case 3: Closing slot {slot3} on 127.0.0.1:{src}" in fixed.stdout
-    _wait(lambda: _healthy(c), what="a healthy cluster after fix")
+    wait_for("a healthy cluster after fix", lambda: _healthy(c), 20.0, step=0.1)
     owners = _owners(c)
     assert owners[slot1] == dst and owners[slot3] == src
     assert all(_call(dst, "GET", k) == k for k in _keys_in_slot(tag1, 3))
@@ -630,7 +644,12 @@ def test_killed_target_node_then_check_and_fix(any_cluster: Cluster) -> None:
         cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        _wait(lambda: _open_with_keys_left(c.ports[0]) or tool.poll() is not None)
+        wait_for(
+            "an open slot with keys on both sides (or the tool done)",
+            lambda: _open_with_keys_left(c.ports[0]) or tool.poll() is not None,
+            20.0,
+            step=0.1,
+        )
         target_pid = int((c.run_dir / str(c.ports[1]) / "node.pid").read_text().split()[0])
         os.kill(target_pid, signal.SIGKILL)
         _out, err = tool.communicate(timeout=90)
@@ -644,11 +663,21 @@ def test_killed_target_node_then_check_and_fix(any_cluster: Cluster) -> None:
     assert f"Node 127.0.0.1:{c.ports[1]} is not reachable" in checked.stdout, checked.stdout
     assert "Open slots" in checked.stdout, checked.stdout
     spawn(c.run_dir, c.ports[1], 2000)  # back, with its nodes.conf (its keys are lost)
-    _wait(lambda: _state_ok(c.ports[1]) and not admin.load(c.entry).unreachable, 30, "rejoin")
+    wait_for(
+        "the node to be back and reachable",
+        lambda: _state_ok(c.ports[1]) and not admin.load(c.entry).unreachable,
+        30,
+        step=0.1,
+    )
     fixed = c.cli("fix")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert ">>> Case 1: Moving slot" in fixed.stdout, fixed.stdout
-    _wait(lambda: rcsim("check", "--dir", str(c.run_dir)).returncode == 0, 30, "check ok")
+    wait_for(
+        "rcsim check to pass",
+        lambda: rcsim("check", "--dir", str(c.run_dir)).returncode == 0,
+        30,
+        step=0.1,
+    )
     # Slots the reshard never reached kept all their keys; nothing is duplicated/misplaced.
     owners = _owners(c)
     untouched = [s for s in sorted(by_slot) if owners[s] == c.ports[0]]

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.dataset import dataset
 from tests.support.procs import ServerProcess, start_rcsim, start_redis
 from tests.support.rawclient import RawClient
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
 
@@ -31,17 +32,6 @@ LIBRARY = (
     "#!lua name=lib\nredis.register_function{function_name='f', "
     "callback=function() return 1 end, flags={'no-writes'}}"
 )
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def info_field(client: RawClient, section: str, name: str) -> str:
@@ -94,7 +84,12 @@ def same_data(master: RawClient, replica: RawClient) -> bool:
 
 
 def wait_synced(master: RawClient, replica: RawClient) -> None:
-    wait_until(lambda: same_data(master, replica), "the replica to hold the master's data")
+    wait_for(
+        "the replica to hold the master's data",
+        lambda: same_data(master, replica),
+        DEADLINE_S,
+        step=0.05,
+    )
     assert dataset(master.call), "nothing was replicated"
 
 
@@ -125,9 +120,19 @@ def test_rcsim_replica_of_redis_master(diskless: str, stop_later: list) -> None:
             # Expiry reaches the replica as the master's DEL.
             m.call("SET", "short", "v", "PX", "150")
             wait_synced(m, r)
-            wait_until(lambda: m.call("EXISTS", "short") == b":0\r\n", "the key to expire")
+            wait_for(
+                "the key to expire",
+                lambda: m.call("EXISTS", "short") == b":0\r\n",
+                DEADLINE_S,
+                step=0.05,
+            )
             # DBSIZE counts a replica's logically expired keys until the master's DEL comes.
-            wait_until(lambda: r.call("DBSIZE") == m.call("DBSIZE"), "the expired key's DEL")
+            wait_for(
+                "the expired key's DEL",
+                lambda: r.call("DBSIZE") == m.call("DBSIZE"),
+                DEADLINE_S,
+                step=0.05,
+            )
             assert r.call("SET", "x", "y").startswith(b"-READONLY")
             assert info_field(m, "stats", "sync_full") == "1"
             # The replica drops its master link: it comes back with a partial resync, and the
@@ -136,23 +141,35 @@ def test_rcsim_replica_of_redis_master(diskless: str, stop_later: list) -> None:
             with RawClient(master.port) as m5:
                 m5.call("SELECT", "5")
                 m5.call("SET", "in-db5", "1")
-                wait_until(lambda: same_data(m, r), "the db-5 write")
+                wait_for("the db-5 write", lambda: same_data(m, r), DEADLINE_S, step=0.05)
                 assert r.call("CLIENT", "KILL", "TYPE", "master") == b":1\r\n"
                 m5.call("SET", "in-db5-while-down", "1")
             write_mix(m, "while-down")
-            wait_until(lambda: info_field(m, "stats", "sync_partial_ok") == "1", "+CONTINUE")
+            wait_for(
+                "+CONTINUE",
+                lambda: info_field(m, "stats", "sync_partial_ok") == "1",
+                DEADLINE_S,
+                step=0.05,
+            )
             wait_synced(m, r)
             # The master drops the replica: partial resync again.
             m.call("CLIENT", "KILL", "TYPE", "replica")
             write_mix(m, "after-kill")
-            wait_until(lambda: info_field(m, "stats", "sync_partial_ok") == "2", "+CONTINUE")
+            wait_for(
+                "+CONTINUE",
+                lambda: info_field(m, "stats", "sync_partial_ok") == "2",
+                DEADLINE_S,
+                step=0.05,
+            )
             wait_synced(m, r)
             assert info_field(m, "stats", "sync_full") == "1"
             # Acks: the master sees the replica's offset catch up with its own.
             offset = info_field(m, "replication", "master_repl_offset")
-            wait_until(
-                lambda: f"offset={offset}," in info_field(m, "replication", "slave0"),
+            wait_for(
                 "the replica's ACK of the master's offset",
+                lambda: f"offset={offset}," in info_field(m, "replication", "slave0"),
+                DEADLINE_S,
+                step=0.05,
             )
 
 
@@ -189,8 +206,18 @@ def test_redis_replica_of_rcsim_master(stop_later: list) -> None:
             write_mix(m, "live")
             m.call("SET", "short", "v", "PX", "150")
             wait_synced(m, r)
-            wait_until(lambda: m.call("EXISTS", "short") == b":0\r\n", "the key to expire")
-            wait_until(lambda: r.call("DBSIZE") == m.call("DBSIZE"), "the expired key's DEL")
+            wait_for(
+                "the key to expire",
+                lambda: m.call("EXISTS", "short") == b":0\r\n",
+                DEADLINE_S,
+                step=0.05,
+            )
+            wait_for(
+                "the expired key's DEL",
+                lambda: r.call("DBSIZE") == m.call("DBSIZE"),
+                DEADLINE_S,
+                step=0.05,
+            )
             assert info_field(r, "replication", "master_link_status") == "up"
             # WAIT: Redis answers our REPLCONF GETACK with its offset.
             m.call("SET", "acked", "1")
@@ -200,9 +227,11 @@ def test_redis_replica_of_rcsim_master(stop_later: list) -> None:
             assert f"id={replica_client_id(m)} " in listing and " flags=S " in listing, listing
             assert m.call("CLIENT", "KILL", "TYPE", "replica") == b":1\r\n"
             write_mix(m, "while-down")
-            wait_until(
-                lambda: "Master accepted a Partial Resynchronization" in replica.log_text(),
+            wait_for(
                 "a partial resync",
+                lambda: "Master accepted a Partial Resynchronization" in replica.log_text(),
+                DEADLINE_S,
+                step=0.05,
             )
             wait_synced(m, r)
             assert replica.log_text().count("Full resync from master") == 1
@@ -259,18 +288,35 @@ def test_rcsim_master_and_replica(stop_later: list) -> None:
             )
             # Expiry on the master reaches the replica as a DEL.
             m.call("SET", "short", "v", "PX", "150")
-            wait_until(lambda: r.call("EXISTS", "short") == b":1\r\n", "the key on the replica")
-            wait_until(lambda: m.call("EXISTS", "short") == b":0\r\n", "the key to expire")
-            wait_until(lambda: r.call("DBSIZE") == m.call("DBSIZE"), "the expired key's DEL")
+            wait_for(
+                "the key on the replica",
+                lambda: r.call("EXISTS", "short") == b":1\r\n",
+                DEADLINE_S,
+                step=0.05,
+            )
+            wait_for(
+                "the key to expire",
+                lambda: m.call("EXISTS", "short") == b":0\r\n",
+                DEADLINE_S,
+                step=0.05,
+            )
+            wait_for(
+                "the expired key's DEL",
+                lambda: r.call("DBSIZE") == m.call("DBSIZE"),
+                DEADLINE_S,
+                step=0.05,
+            )
             m.call("SET", "acked", "1")
             assert m.call("WAIT", "1", "2000") == b":1\r\n"
             assert r.call("GET", "acked") == b"$1\r\n1\r\n"
             # A short disconnect: partial resync, nothing lost.
             assert r.call("CLIENT", "KILL", "TYPE", "master") == b":1\r\n"
             write_mix(m, "while-down")
-            wait_until(
-                lambda: replica.log_text().count("Successful partial resynchronization") == 1,
+            wait_for(
                 "a partial resync",
+                lambda: replica.log_text().count("Successful partial resynchronization") == 1,
+                DEADLINE_S,
+                step=0.05,
             )
             wait_synced(m, r)
             assert replica.log_text().count("Finished with success") == 1
@@ -278,15 +324,23 @@ def test_rcsim_master_and_replica(stop_later: list) -> None:
             assert m.call("DEBUG", "CHANGE-REPL-ID") == b"+OK\r\n"
             assert r.call("CLIENT", "KILL", "TYPE", "master") == b":1\r\n"
             write_mix(m, "new-id")
-            wait_until(
-                lambda: replica.log_text().count("Finished with success") == 2, "a full resync"
+            wait_for(
+                "a full resync",
+                lambda: replica.log_text().count("Finished with success") == 2,
+                DEADLINE_S,
+                step=0.05,
             )
             wait_synced(m, r)
             # A master that becomes a replica discards its own data for its master's.
             assert r.call("REPLICAOF", "NO", "ONE") == b"+OK\r\n"
             assert r.call("SET", "only-here", "1") == b"+OK\r\n"
             assert r.call("REPLICAOF", "127.0.0.1", str(master.port)) == b"+OK\r\n"
-            wait_until(lambda: r.call("EXISTS", "only-here") == b":0\r\n", "the resync")
+            wait_for(
+                "the resync",
+                lambda: r.call("EXISTS", "only-here") == b":0\r\n",
+                DEADLINE_S,
+                step=0.05,
+            )
             wait_synced(m, r)
 
 
@@ -321,4 +375,4 @@ def test_chained_replication_through_rcsim(stop_later: list) -> None:
                         == 1
                     )
 
-                wait_until(one_offset, "equal offsets along the chain")
+                wait_for("equal offsets along the chain", one_offset, DEADLINE_S, step=0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +150,24 @@ def start_redis(*args: str, timeout: float = 10.0) -> ServerProcess:
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("redis-server did not start")
+
+
+@contextlib.contextmanager
+def server_pair(
+    ours_args: tuple[str, ...] = (), theirs_args: tuple[str, ...] | None = None
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """An rcsim node and a real redis-server for a differential test (``theirs_args`` default
+    to ``ours_args``); both are stopped on the way out, the rcsim one also when redis-server
+    fails to start."""
+    ours = start_rcsim(*ours_args)
+    try:
+        theirs = start_redis(*(ours_args if theirs_args is None else theirs_args))
+        try:
+            yield ours, theirs
+        finally:
+            theirs.stop()
+    finally:
+        ours.stop()
 
 
 def _env() -> dict:
