@@ -11,6 +11,7 @@ Usage: scripts/bench/cluster.py [--requests 100000] [--masters 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,6 +137,34 @@ def stop_procs(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
+@contextlib.contextmanager
+def rcsim_and_redis_clusters(masters: int, prefix: str) -> Iterator[tuple[int, int]]:
+    """An ``rcsim up`` cluster and a ``redis-cli --cluster create`` one, ``masters`` masters and
+    no replicas each, both cluster_state:ok; yields (rcsim first port, redis first port) and
+    stops every process by PID on the way out, also on errors."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    run_dir = work / "rcsim"
+    redis_procs: list[subprocess.Popen] = []
+    rcsim_started = False
+    try:
+        base = free_port_run(masters)
+        up = rcsim(
+            "up", "--masters", str(masters), "--replicas", "0", "--port", str(base),
+            "--dir", str(run_dir),
+        )  # fmt: skip
+        rcsim_started = True
+        if up.returncode != 0:
+            raise RuntimeError(f"rcsim up failed:\n{up.stdout}{up.stderr}")
+        wait_cluster_ok(list(range(base, base + masters)))
+        redis_base, redis_procs = start_redis_cluster(masters, work)
+        yield base, redis_base
+    finally:
+        if rcsim_started:
+            rcsim("down", "--dir", str(run_dir))
+        stop_procs(redis_procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -143,24 +173,9 @@ def main() -> int:
     parser.add_argument("--masters", type=int, default=3)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="rcsim-bench-cluster-"))
-    run_dir = work / "rcsim"
-    redis_procs: list[subprocess.Popen] = []
-    rcsim_started = False
-    try:
-        base = free_port_run(args.masters)
-        up = rcsim("up", "--masters", str(args.masters), "--port", str(base), "--dir", str(run_dir))
-        rcsim_started = True
-        if up.returncode != 0:
-            raise RuntimeError(f"rcsim up failed:\n{up.stdout}{up.stderr}")
-        redis_base, redis_procs = start_redis_cluster(args.masters, work)
+    with rcsim_and_redis_clusters(args.masters, "rcsim-bench-cluster-") as (base, redis_base):
         r_theirs = run_benchmark(redis_base, args.requests)
         r_ours = run_benchmark(base, args.requests)
-    finally:
-        if rcsim_started:
-            rcsim("down", "--dir", str(run_dir))
-        stop_procs(redis_procs)
-        shutil.rmtree(work, ignore_errors=True)
 
     print(
         f"\nredis-benchmark --cluster -q -t set,get -n {args.requests} -c 50"

@@ -14,11 +14,9 @@ Usage: scripts/bench/reshard.py [--keys 100000] [--slots 4096] [--pipeline 10] [
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,9 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts" / "bench"))
 
-from cluster import start_redis_cluster, stop_procs, wait_cluster_ok  # noqa: E402
+from cluster import rcsim_and_redis_clusters  # noqa: E402
 from node.protocol.keyslot import key_slot  # noqa: E402
-from tests.support.cluster import free_port_run, rcsim  # noqa: E402
 from tests.support.rawclient import RawClient, encode_command  # noqa: E402
 
 
@@ -125,21 +122,8 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="rcsim-bench-reshard-"))
-    run_dir = work / "rcsim"
-    redis_procs: list = []
-    rcsim_started = False
     runs: list[tuple[int, str, float, int]] = []  # (round, cluster, seconds, keys moved)
-    try:
-        base = free_port_run(3)
-        up = rcsim(
-            "up", "--masters", "3", "--replicas", "0", "--port", str(base), "--dir", str(run_dir)
-        )
-        rcsim_started = True
-        if up.returncode != 0:
-            raise RuntimeError(f"rcsim up failed:\n{up.stdout}{up.stderr}")
-        wait_cluster_ok(list(range(base, base + 3)))
-        redis_base, redis_procs = start_redis_cluster(3, work)
+    with rcsim_and_redis_clusters(3, "rcsim-bench-reshard-") as (base, redis_base):
         ports = {"redis": redis_base, "rcsim": base}
         for port in ports.values():
             load_keys(port, args.keys)
@@ -150,11 +134,6 @@ def main() -> int:
             for name in order:
                 seconds, moved = reshard(ports[name], args.slots, args.pipeline, round_no % 2 == 1)
                 runs.append((round_no + 1, name, seconds, moved))
-    finally:
-        if rcsim_started:
-            rcsim("down", "--dir", str(run_dir))
-        stop_procs(redis_procs)
-        shutil.rmtree(work, ignore_errors=True)
 
     print(
         f"\nredis-cli --cluster reshard --cluster-slots {args.slots} --cluster-pipeline"
