@@ -15,7 +15,9 @@ from pathlib import Path
 
 import trio
 
+from node.assembly import new_node
 from node.config import Config, ConfigError
+from node.host import Host
 from node.runtime import Runtime
 from node.server import ClientServer
 from node.state import NodeState
@@ -88,10 +90,10 @@ def parse_args(argv: list[str]) -> Config:
 
 async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Bind, report the bound ports through ``task_status``, and serve until cancelled or SHUTDOWN."""
-    node = NodeState(
+    node = new_node(
         config,
         rng=runtime.rng,
-        monotonic_us=runtime.monotonic_us,
+        host=Host.real(),
         monotonic_ns=runtime.monotonic_ns,
         now_ms=runtime.wall_ms(),
     )
@@ -137,19 +139,19 @@ async def _start_cluster_bus(
     addresses and run the bus driver (``node.bus``) until cancelled."""
     from gossip import NodesConfError
     from node.bus import BusDriver
-    from node.cluster_node import NodeCluster, bus_port
+    from node.cluster_glue import ClusterGlue, bus_port
 
     config = node.config
     path = Path(config.get("cluster-config-file"))
     text = path.read_text() if path.exists() else None
     try:
-        glue = NodeCluster.create(config, node.tcp_port, node.rng, runtime.wall_ms(), text)
+        glue = ClusterGlue.create(config, node.tcp_port, node.rng, runtime.wall_ms(), text)
     except NodesConfError:
         log.warning("Unrecoverable error: corrupted cluster config file.")  # as clusterLoadConfig
         raise
     if text:
         log.info("Node configuration loaded, I'm %.40s", glue.state.my_id)
-    node.cluster_node, node.cluster = glue, glue.state
+    glue.attach(node)
     cport = bus_port(config, node.tcp_port)
     listeners = []
     for host in config.get("bind").split():

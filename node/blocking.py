@@ -204,7 +204,7 @@ def parse_timeout_ms(raw: bytes) -> int:
     ``(long long) ceill(value * 1000.0)`` in x87 long double arithmetic, so ``-0.0005`` is 0
     (wait forever) and ``0.0001`` is 1 ms. Infinities and values that overflow the cast become
     LLONG_MIN (what the x87 conversion yields), hence "timeout is negative"."""
-    from node.commands import long_double
+    from node import long_double
 
     value = long_double.parse(raw)
     if value is None:

@@ -16,8 +16,8 @@ cluster.c event handlers around clusterProcessPacket/clusterCron:
 - ``SaveConfig`` rewrites nodes.conf in place (fsync when asked), as Redis 7.0 does, the only
   file I/O of the cluster layer;
 - before every input the glue feeds the core the node's replication offset
-  (``NodeCluster.feed_replication``);
-- fault injection (DEBUG BUS-ISOLATE, ``NodeCluster.isolated``): links to or from an isolated
+  (``ClusterGlue.feed_replication``);
+- fault injection (DEBUG BUS-ISOLATE, ``ClusterGlue.isolated``): links to or from an isolated
   node are closed, connects to it fail (after the connect timeout a dead host would cost, so
   the core sees an unreachable node, not a busy loop), and its messages are dropped. With
   myself's id in the set every link is cut. ``apply_isolation`` runs after the command.
@@ -37,7 +37,7 @@ import trio
 from gossip.nodesconf import render_nodes_conf
 from gossip.outbox import Connect, Disconnect, SaveConfig, Send
 from gossip.wire import BusProtocolError, FrameDecoder, encode
-from node.cluster_node import NodeCluster
+from node.cluster_glue import ClusterGlue
 from node.runtime import Runtime
 from node.state import NodeState
 
@@ -99,7 +99,7 @@ class _Link:
 
 class BusDriver:
     def __init__(
-        self, node: NodeState, cluster: NodeCluster, runtime: Runtime, config_path: Path
+        self, node: NodeState, cluster: ClusterGlue, runtime: Runtime, config_path: Path
     ) -> None:
         self.node = node
         self.cluster = cluster

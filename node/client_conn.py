@@ -26,7 +26,8 @@ from collections import deque
 
 from node import core, replication
 from node.blocking import Block
-from node.protocol.errors import RespError
+from node.hooks import CALL_RETRY
+from node.invoke import invoke
 from node.protocol.resp import (
     ProtocolError,
     QueryBufferLimitExceeded,
@@ -42,23 +43,14 @@ log = logging.getLogger("rcsim.node")
 
 def retry_blocked(session: Session, argv: list[bytes]) -> object:
     """Run a blocked client's command again now that one of its keys got data. Redis 7.0
-    serves the client in place (``serveClientsBlockedOnListKey``): the command is not counted
-    as another call and MONITOR does not see it again. An error (BLMOVE into a key of
-    another type) is the client's reply."""
+    serves the client in place (``serveClientsBlockedOnListKey``): through the invocation
+    function with ``CALL_RETRY``, so it is not counted as another call and MONITOR does not see
+    it again. An error (BLMOVE into a key of another type) is the client's reply."""
     node = session.node
     command = node.commands.get(argv[0]) or node.commands.get(argv[0].lower())
     if command is None or command.handler is None:
         return Block([], None, None)  # cannot happen: the command ran once already
-    try:
-        reply = command.handler(session, argv)
-    except RespError as error:
-        return core.handler_failed(node, command, error)
-    except Exception as error:  # a bug in rcsim: never let it take the node down
-        return core.handler_crashed(command, argv, error)
-    if node.repl_feed and type(reply) is not Block:  # served: replicas get the plain pop
-        replication.feed(session, command, argv, reply, served=True)
-        replication.flush(node, session)
-    return reply
+    return invoke(session, command, argv, CALL_RETRY)
 
 
 class ClientConnection:
@@ -103,54 +95,32 @@ class ClientConnection:
         """Execute ``requests`` in order and return their encoded replies.
 
         The common case (a known command with the right arity, a client that is authenticated
-        and outside MULTI, no MONITOR) is ``core.call`` inlined: no function call between the
-        loop and the handler, one clock read per command (each command's end is the next one's
-        start), loop-invariant lookups hoisted. Everything else goes through ``core.execute``.
-        This loop is the pipelined hot path: measured, it carries ~30% of the CPU per command.
+        and outside MULTI, in cluster mode a request served here) goes straight to the
+        invocation function, loop-invariant lookups hoisted; everything else goes through
+        ``core.execute``'s checks first. This loop is the pipelined hot path: measured, it
+        carries ~30% of the CPU per command.
         """
         session = self.session
         node = self.node
         commands = node.commands
-        clock = node.monotonic_ns
-        slow_ns = node.slow_threshold_ns
         execute = core.execute
+        served_here = core.served_here
+        cluster_enabled = node.cluster_enabled
         blocking = node.blocking
         out: list[bytes] = []
         append = out.append
-        started = clock()
         for argv in requests:
             command = commands.get(argv[0])
             if (
                 command is None
                 or session.gate
-                or node.monitors
                 or node.repl_gate  # a replica (READONLY, MASTERDOWN) or min-replicas-to-write
                 or not command.min_args <= len(argv) <= command.max_args
-                or (node.cluster_enabled and not core.served_here(session, command, argv))
+                or (cluster_enabled and not served_here(session, command, argv))
             ):
                 reply = execute(session, argv)
-                started = clock()
             else:
-                try:
-                    reply = command.handler(session, argv)
-                except RespError as error:
-                    reply = core.handler_failed(node, command, error)
-                except Exception as error:  # a bug in rcsim: never let it take the node down
-                    reply = core.handler_crashed(command, argv, error)
-                else:
-                    if command.is_write:
-                        node.dirty += 1
-                        if node.repl_feed:  # a master feeding replicas
-                            replication.after_write(session, command, argv, reply)
-                ended = clock()
-                duration = ended - started
-                started = ended
-                stats = command.stats
-                stats[0] += 1
-                stats[1] += duration
-                session.last_command = command.name_bytes
-                if duration >= slow_ns:
-                    core.record_slow(session, command, argv, duration)
+                reply = invoke(session, command, argv)
             if blocking.ready:
                 # Serve clients blocked on keys this command fed before the next command runs
                 # (Redis's handleClientsBlockedOnKeys after each call).
@@ -247,5 +217,5 @@ class ClientConnection:
         session.unsubscribe_all()
         node = self.node
         node.blocking.drop(session)
-        node.monitors.discard(session)
+        node.remove_monitor(session)
         node.clients.pop(session.id, None)

@@ -234,7 +234,7 @@ def _persistence(node: NodeState) -> Fields:
 
 
 def _stats(node: NodeState) -> Fields:
-    from node.types.pubsub import server_counts
+    from node.pubsub import server_counts
 
     s = node.stats
     pubsub_channels, pubsub_patterns, pubsubshard_channels = server_counts(node)
@@ -316,7 +316,7 @@ def _modules(node: NodeState) -> Fields:
 
 def _served_commands(node: NodeState):
     """Every served command, then its subcommands (``cmdstat_config|get``), in name order."""
-    from node.commands import served_commands
+    from node.protocol.command_table import served_commands
 
     for command in served_commands(node.commands):
         if command.handler is not None:

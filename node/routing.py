@@ -17,47 +17,31 @@ session, the resolved command, its arguments and the node's cluster view (a
 7. a READONLY client on a replica reads its master's slots;
 8. another node owns the slot: MOVED.
 
-Keyless commands are never routed (the caller checks ``needs_routing`` first).
+Keyless commands are never routed (the caller checks ``Command.needs_routing`` first).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from node.commands.introspection import command_has_keys, keys_with_flags
-from node.protocol.errors import RespError
+from node.protocol.errors import (
+    CLUSTER_DOWN,
+    CLUSTER_DOWN_READ_ONLY,
+    CLUSTER_DOWN_UNBOUND,
+    CROSSSLOT,
+    TRYAGAIN,
+    RespError,
+)
+from node.protocol.keys import keys_with_flags
 from node.protocol.keyslot import key_slot
-
-CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
-TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
-DOWN_STATE = "CLUSTERDOWN The cluster is down"
-DOWN_RO_STATE = "CLUSTERDOWN The cluster is down and only accepts read commands"
-DOWN_UNBOUND = "CLUSTERDOWN Hash slot not served"
-
-# Sharded Pub/Sub: channels are routed like keys but never looked up (Redis's is_pubsubshard).
-_PUBSUB_SHARD = frozenset(("spublish", "ssubscribe", "sunsubscribe"))
-
-_has_keys_cache: dict[str, bool] = {}
-
-
-def needs_routing(command: Any) -> bool:
-    """Redis's processCommand test: a command with key specs, movable keys, or EXEC."""
-    name = command.spec.name
-    cached = _has_keys_cache.get(name)
-    if cached is None:
-        spec = command.spec
-        cached = name == "exec" or name in _PUBSUB_SHARD or bool(spec.key_specs)
-        cached = cached or command_has_keys(spec)
-        _has_keys_cache[name] = cached
-    return cached
 
 
 def request_keys(command: Any, argv: list[bytes]) -> list[bytes]:
     """The keys (or shard channels) of one request, as getKeysFromCommandWithSpecs finds them.
     Arguments a key spec cannot parse name no key: the handler reports the error."""
-    name = command.spec.name
-    if name in _PUBSUB_SHARD:
-        return argv[1:2] if name == "spublish" else argv[1:]
+    shard = command.shard_channels
+    if shard:
+        return argv[1:2] if shard == 1 else argv[1:]
     try:
         return [argv[pos] for pos, _flags in keys_with_flags(command.spec, argv)]
     except (RespError, ValueError, IndexError):
@@ -76,7 +60,7 @@ def route(session: Any, command: Any, argv: list[bytes], cluster: Any) -> RespEr
     else:
         requests = ((command, argv),)
         is_write = command.is_write
-    pubsub_shard = name in _PUBSUB_SHARD
+    pubsub_shard = bool(command.shard_channels)
     firstkey: bytes | None = None
     slot = 0
     multiple_keys = migrating = importing = False
@@ -90,7 +74,7 @@ def route(session: Any, command: Any, argv: list[bytes], cluster: Any) -> RespEr
                 slot = key_slot(key)
                 owner_id = cluster.slots[slot]
                 if owner_id is None:
-                    return RespError(DOWN_UNBOUND)
+                    return RespError(CLUSTER_DOWN_UNBOUND)
                 if owner_id == cluster.myself.node_id and slot in cluster.migrating_to:
                     migrating = True
                 elif slot in cluster.importing_from:
@@ -142,11 +126,11 @@ def _cluster_down(session: Any, is_write: bool, pubsub_shard: bool) -> RespError
     config = session.node.config
     if pubsub_shard:
         allowed = config.get_bool("cluster-allow-pubsubshard-when-down")
-        return None if allowed else RespError(DOWN_STATE)
+        return None if allowed else RespError(CLUSTER_DOWN)
     if not config.get_bool("cluster-allow-reads-when-down"):
-        return RespError(DOWN_STATE)
+        return RespError(CLUSTER_DOWN)
     if is_write:
-        return RespError(DOWN_RO_STATE)
+        return RespError(CLUSTER_DOWN_READ_ONLY)
     return None
 
 
@@ -154,7 +138,7 @@ def _redirect(kind: str, slot: int, node: Any, cluster: Any) -> RespError:
     """``-MOVED <slot> <endpoint>:<port>`` with the preferred endpoint (getPreferredEndpoint):
     the ip, the hostname (``?`` when unset) or ``?`` for unknown-endpoint."""
     if node is None:
-        return RespError(DOWN_UNBOUND)
+        return RespError(CLUSTER_DOWN_UNBOUND)
     kind_of_endpoint = cluster.config.preferred_endpoint_type
     if kind_of_endpoint == "ip":
         endpoint = node.ip
@@ -185,7 +169,7 @@ def redirect_blocked_clients(node: Any) -> int:
 
 def _blocked_redirect(blocked: Any, cluster: Any, node: Any) -> RespError | None:
     if not cluster.state_ok:
-        return RespError(DOWN_STATE)
+        return RespError(CLUSTER_DOWN)
     if not blocked.keys:
         return None
     slot = key_slot(blocked.keys[0])  # all keys of one request share a slot
@@ -205,5 +189,5 @@ def _blocked_redirect(blocked: Any, cluster: Any, node: Any) -> RespError | None
     ):
         return None
     if owner is None:
-        return RespError(DOWN_UNBOUND)
+        return RespError(CLUSTER_DOWN_UNBOUND)
     return _redirect("MOVED", slot, owner, cluster)

@@ -98,7 +98,7 @@ class Session:
         self.last_command = b"NULL"
         self.out_queue: list[bytes] = []
         # Pub/Sub subscriptions (Redis's ``client`` fields), kept in subscription order: the
-        # dict keys are the names, the values unused. ``node.types.pubsub`` maintains them
+        # dict keys are the names, the values unused. ``node.pubsub`` maintains them
         # together with the node's registries.
         self.pubsub_channels: dict[bytes, None] = {}
         self.pubsub_patterns: dict[bytes, None] = {}
@@ -158,7 +158,7 @@ class Session:
     def unsubscribe_all(self) -> None:
         """Drop every subscription without notifying the client (RESET, disconnection)."""
         if self.pubsub_channels or self.pubsub_patterns or self.pubsub_shard_channels:
-            from node.types.pubsub import drop_subscriptions
+            from node.pubsub import drop_subscriptions
 
             drop_subscriptions(self)
 
@@ -209,6 +209,13 @@ class Session:
         self.out_queue.append(data)
         if self.notify is not None:
             self.notify()
+
+    def discard_transaction(self) -> None:
+        """Redis's ``discardTransaction``: leave MULTI, forget the queue, the flags and the
+        WATCHes."""
+        self.multi = None
+        self.multi_error = False
+        self.unwatch_all()
 
     def unwatch_all(self) -> None:
         for db, key, _expired in self.watched:

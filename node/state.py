@@ -1,9 +1,12 @@
 """Everything one node knows outside a single connection: databases, config, clients, statistics.
 
-This is the node's pure core state. The driver sets ``now_ms`` (wall-clock unix ms, from the
-runtime) before executing a batch of commands and drains ``events`` (requests it must carry out:
-close a client, shut down) afterwards. Nothing here awaits or reads a clock by itself;
-``monotonic_us`` is injected by the driver for SLOWLOG and LATENCY timings.
+This is the node's pure core state. Everything from the outside world is handed in: the command
+table (built once by ``node.assembly``), the seeded random source, the host facts and the
+monotonic clock for SLOWLOG and LATENCY timings; ``now_ms`` (wall-clock unix ms) is the time the
+current entry point was called with. Drivers drain ``events`` (requests they must carry out:
+close a client, shut down) after each batch. Nothing here awaits, reads a clock by itself, or
+imports a layer above it: higher layers plug in through ``hooks`` (around every command) and the
+callbacks they are given.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from node.blocking import BlockingState
 from node.config import Config
+from node.hooks import Hooks
 from node.host import Host
 from node.keyspace import Database
-from node.replication.events import ReplicateFrom, StopReplication  # noqa: F401  (re-exported)
 from node.replication.state import ReplicationState
+
+if TYPE_CHECKING:
+    from node.protocol.command_table import Command
 
 REDIS_VERSION = "7.0.15"
 RCSIM_VERSION = "0.1.0"
@@ -77,19 +84,18 @@ class NodeState:
     def __init__(
         self,
         config: Config,
-        rng: random.Random | None = None,
-        monotonic_us: Callable[[], int] | None = None,
-        monotonic_ns: Callable[[], int] | None = None,
-        now_ms: int = 0,
+        *,
+        commands: dict[bytes, Command],
+        rng: random.Random,
+        host: Host,
+        monotonic_ns: Callable[[], int],
+        now_ms: int,
     ) -> None:
-        from node.commands import build_command_table
-
         self.config = config
-        self.rng = rng or random.Random()
-        self.monotonic_us = monotonic_us or (lambda: 0)
+        self.rng = rng
         # Command durations (commandstats, SLOWLOG) use a nanosecond clock called twice per
         # command: a builtin such as time.perf_counter_ns keeps that off the profile.
-        self.monotonic_ns = monotonic_ns or (lambda: 0)
+        self.monotonic_ns = monotonic_ns
         self.now_ms = now_ms
         self.start_ms = now_ms
         self.run_id = "%040x" % self.rng.getrandbits(160)
@@ -102,9 +108,20 @@ class NodeState:
         self.clients: dict[int, object] = {}
         self.next_client_id = 1
         self.stats = Stats()
-        self.commands = build_command_table()
+        self.commands = commands
+        # Around every command (node.invoke): replication feed, MONITOR, fault injection...
+        self.hooks = Hooks()
         self.events: list[object] = []
         self.monitors: set = set()
+        # Set by the client driver: serve other clients from inside a long script (Redis's
+        # processEventsWhileBlocked); None where no driver runs.
+        self.serve_while_busy: Callable[[], None] | None = None
+        # Set at assembly: write the commands queued for replicas (``repl_pending``) to the
+        # stream now (``node.replication.flush``), for work that runs outside a command.
+        self.flush_propagation: Callable[..., None] = lambda session=None: None
+        # Set by the cluster glue: a PUBLISH reached this node's subscribers, so the bus must
+        # carry it to the other nodes (Redis's clusterPropagatePublish).
+        self.on_publish: Callable[[bytes, bytes], None] | None = None
         self.slowlog: deque[SlowlogEntry] = deque()
         self.slowlog_next_id = 0
         self.latency_events: dict[str, deque] = {}
@@ -116,7 +133,7 @@ class NodeState:
         # DEBUG SET-ACTIVE-EXPIRE 0 stops the active expiry cycle (lookups still expire keys).
         self.active_expire_enabled = True
         # OS facts for INFO and config-file I/O for CONFIG REWRITE (tests inject Host.fixed()).
-        self.host = Host.real()
+        self.host = host
         # Replication (node.replication): role, ids, offsets, backlog, replicas. The hot path
         # reads three plain attributes kept current by node.replication.refresh_flags:
         # ``repl_gate`` (commands take the general path: a replica, or min-replicas-to-write
@@ -128,7 +145,7 @@ class NodeState:
         self.repl_pending = self.repl.pending
         # Cluster mode only (else None), set by the driver at start-up: ``cluster`` is the
         # gossip.ClusterState that routing and CLUSTER read, ``cluster_node`` its
-        # node.cluster_node.NodeCluster glue (outbox, driver wake-up).
+        # node.cluster_glue.ClusterGlue glue (outbox, driver wake-up).
         self.cluster = None
         self.cluster_node = None
         self.apply_config()
@@ -164,12 +181,38 @@ class NodeState:
         if repl is not None:
             if repl.backlog is not None:
                 repl.backlog.resize(self.config.get_int("repl-backlog-size"))
-            from node.replication import refresh_flags
-
-            refresh_flags(self)
+            self.refresh_replication_flags()
         cluster_glue = getattr(self, "cluster_node", None)
         if cluster_glue is not None:  # CONFIG SET of cluster-* directives reaches the core
             cluster_glue.reconfigure(self)
+
+    # -- replication ---------------------------------------------------------------------
+
+    def refresh_replication_flags(self) -> None:
+        """Recompute what the dispatcher's hot path reads after a role or config change:
+        ``repl_feed`` (a master with a backlog: the replication hook feeds the stream after
+        every command) and ``repl_gate`` (commands take the general path for its checks: a
+        replica - READONLY, MASTERDOWN - or min-replicas-to-write - NOREPLICAS); and the
+        replica's expiry rule in every database."""
+        repl = self.repl
+        self.repl_feed = repl.role == "master" and repl.backlog is not None
+        self.repl_gate = repl.role == "slave" or bool(self.repl_min_replicas)
+        if "replication" in self.hooks.names():
+            self.hooks.enable("replication", self.repl_feed)
+        guard = self._expired_on_replica if repl.role == "slave" else None
+        for db in self.dbs:
+            db.expire_guard = guard
+
+    # -- MONITOR -------------------------------------------------------------------------
+
+    def add_monitor(self, session: object) -> None:
+        self.monitors.add(session)
+        self.hooks.enable("monitor")
+
+    def remove_monitor(self, session: object) -> None:
+        self.monitors.discard(session)
+        if not self.monitors and "monitor" in self.hooks.names():
+            self.hooks.disable("monitor")
 
     # -- replication ids (DEBUG CHANGE-REPL-ID, INFO) --------------------------------------
 
@@ -212,17 +255,16 @@ class NodeState:
         return not self.repl.applying
 
     def active_expire(self) -> int:
-        """One active-expiry cycle over every database (driven by the driver's tick, ``hz`` times
-        a second)."""
+        """One active-expiry cycle over every database (driven by the periodic tick, ``hz``
+        times a second). The DELs it queues for replicas (``repl_pending``) are written at once
+        through ``flush_propagation``, the replication layer's writer given at assembly."""
         if not self.active_expire_enabled or self.repl.role == "slave":
             return 0  # a replica waits for its master's DELs (Redis's activeExpireCycle)
         expired = sum(
             db.active_expire_cycle(self.now_ms, self.rng) for db in self.dbs if db.expires
         )
         if self.repl_pending:
-            from node.replication import flush
-
-            flush(self)
+            self.flush_propagation()
         return expired
 
     def key_count(self) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node.commands import build_command_table, served_commands
+from node.commands import build_table
+from node.protocol.command_table import served_commands
 from node.protocol.resp import Map
 
 
@@ -23,7 +24,7 @@ def _group(docs: object) -> str:
 
 def main() -> None:
     groups: dict[str, list[str]] = defaultdict(list)
-    for command in served_commands(build_command_table()):
+    for command in served_commands(build_table()):
         name = command.name.upper()
         if command.subcommands:
             subs = " ".join(sorted(s.decode().upper() for s in command.subcommands))

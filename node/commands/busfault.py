@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from node.protocol.errors import RespError
+from node.protocol.errors import CLUSTER_DISABLED, RespError
 from node.protocol.resp import OK
 from node.session import Session
-
-CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 
 
 def _glue(ctx: Session):  # type: ignore[no-untyped-def]

@@ -22,14 +22,13 @@ manage buffers the way Redis does.
 
 from __future__ import annotations
 
-from node.commands.common import LLONG_MAX, parse_int
 from node.commands.connection import PUBSUB_ATTRS, validate_client_name
-from node.protocol.errors import RespError, syntax_error
+from node.protocol.errors import CLUSTER_DISABLED, RespError, syntax_error
 from node.protocol.resp import OK, Map, SetReply, SimpleString, Verbatim
 from node.session import Session
 from node.state import CloseClient
+from node.types.common import LLONG_MAX, parse_int
 
-CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 NO_SUCH_CLIENT = "ERR No such client"
 INVALID_CLIENT_ID = "ERR Invalid client ID"
 CLIENT_ID_NOT_POSITIVE = "ERR client-id should be greater than 0"

@@ -1,6 +1,6 @@
 """CLUSTER subcommands (Redis 7.0's clusterCommand), thin over the pure core ``gossip``.
 
-Every handler first needs the node's ``NodeCluster`` (``node.cluster_node``): a node started without
+Every handler first needs the node's ``ClusterGlue`` (``node.cluster_node``): a node started without
 ``cluster-enabled yes`` has none and answers "This instance has cluster support disabled", like
 Redis before it looks at the subcommand (arity errors come first, from the dispatcher). The core
 checks and raises ``ClusterCommandError`` with Redis's texts; argument parsing that Redis does
@@ -11,7 +11,7 @@ core ``poke``s the bus driver so the outbox (MEET links, nodes.conf saves) is ca
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gossip import ClusterCommandError
 from gossip.nodesconf import nodes_text
@@ -23,15 +23,15 @@ from gossip.views import (
     cluster_slots,
     replica_lines,
 )
-from node.cluster_node import NodeCluster
-from node.commands.common import parse_int
-from node.commands.debug import help_reply
-from node.protocol.errors import RespError, syntax_error, wrong_arity
+from node.protocol.errors import CLUSTER_DISABLED, RespError, help_reply, syntax_error, wrong_arity
 from node.protocol.keyslot import key_slot
 from node.protocol.resp import OK, Map, SimpleString, Verbatim
 from node.session import Session
+from node.types.common import parse_int
 
-CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+if TYPE_CHECKING:
+    from node.cluster_glue import ClusterGlue
+
 INVALID_SLOT = "ERR Invalid slot"
 INVALID_SLOT_OR_COUNT = "ERR Invalid slot or number of keys"
 
@@ -95,14 +95,14 @@ _HELP = (
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _cluster(ctx: Session) -> NodeCluster:
+def _cluster(ctx: Session) -> ClusterGlue:
     cluster = ctx.node.cluster_node
     if cluster is None:
         raise RespError(CLUSTER_DISABLED)
     return cluster
 
 
-def _change(ctx: Session, action: Callable[[NodeCluster], Any]) -> Any:
+def _change(ctx: Session, action: Callable[[ClusterGlue], Any]) -> Any:
     """Run a core command: its refusal becomes the reply error; success pokes the driver."""
     cluster = _cluster(ctx)
     try:

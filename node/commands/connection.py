@@ -8,7 +8,6 @@ parser apply Redis's small limits to unauthenticated clients.
 
 from __future__ import annotations
 
-from node.commands.common import parse_int
 from node.protocol.errors import (
     DB_INDEX_OUT_OF_RANGE,
     NoAuthError,
@@ -21,6 +20,7 @@ from node.protocol.errors import (
 from node.protocol.resp import OK, PONG, Map, SimpleString
 from node.session import Session
 from node.state import REDIS_VERSION
+from node.types.common import parse_int
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
@@ -199,7 +199,7 @@ def reset_command(ctx: Session, argv: list[bytes]) -> object:
     ctx.reply_mode = b"on"
     if ctx.monitor:
         ctx.monitor = False
-        ctx.node.monitors.discard(ctx)
+        ctx.node.remove_monitor(ctx)
     ctx.user = b"default"
     if ctx.node.requirepass:
         ctx.authenticated = False

@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from node import latency
-from node.commands.common import is_string, lookup_write
-from node.protocol.errors import NO_SUCH_KEY, RespError
+from node.protocol.errors import NO_SUCH_KEY, RespError, help_reply
 from node.protocol.resp import OK, Raw, SimpleString, Verbatim
 from node.session import Session
 from node.state import BlockFor
+from node.types.common import is_string, lookup_write
 
 log = logging.getLogger("rcsim.node")
 
@@ -136,13 +136,6 @@ _DEBUG_HELP = (
     "CLUSTERLINK KILL <to|from|all> <node-id>",
     "    Kills the link based on the direction to/from (both) with the provided node.",
 )
-
-
-def help_reply(container: str, lines: Iterable[str]) -> list[SimpleString]:
-    """``addReplyHelp``: a header line, the command's lines, then HELP's own two lines."""
-    header = f"{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    body = [header, *lines, "HELP", "    Prints this help."]
-    return [SimpleString(line.encode()) for line in body]
 
 
 def is_local_client(ctx: Session) -> bool:

@@ -12,7 +12,6 @@ method for COPY.
 from __future__ import annotations
 
 from node import rdb
-from node.commands.common import LLONG_MAX, parse_int
 from node.glob import glob_matcher
 from node.keyspace import Database
 from node.protocol.errors import (
@@ -26,9 +25,9 @@ from node.protocol.errors import (
 from node.protocol.keyslot import SLOT_COUNT
 from node.protocol.resp import OK, SimpleString
 from node.session import Session
+from node.types.common import LLONG_MAX, parse_int, parse_scan_cursor
 
 SAME_OBJECT = "ERR source and destination objects are the same"
-INVALID_CURSOR = "ERR invalid cursor"
 INT_OUT_OF_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
 LFU_NOT_SELECTED = (
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that"
@@ -195,20 +194,6 @@ def keys_command(ctx: Session, argv: list[bytes]) -> object:
 
 
 # -- SCAN ------------------------------------------------------------------------------------
-
-
-def parse_scan_cursor(raw: bytes) -> int:
-    """``parseScanCursorOrReply``: C ``strtoul`` rules. An optional sign (``-n`` wraps modulo
-    2**64), decimal digits, nothing after them, no leading space, no overflow; "" is 0."""
-    body = raw[1:] if raw[:1] in (b"+", b"-") else raw
-    if raw[:1].isspace() or (body and not (body.isdigit() and body.isascii())):
-        raise RespError(INVALID_CURSOR)
-    if body == b"" and raw:  # a lone sign: strtoul parses nothing and stops at the sign
-        raise RespError(INVALID_CURSOR)
-    value = int(body) if body else 0
-    if value >= 2**64:
-        raise RespError(INVALID_CURSOR)
-    return (-value) % 2**64 if raw[:1] == b"-" else value
 
 
 def scan_command(ctx: Session, argv: list[bytes]) -> object:

@@ -33,10 +33,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from node import rdb
-from node.commands.common import parse_int
 from node.protocol.errors import RespError, syntax_error
 from node.protocol.resp import OK, SimpleString
 from node.session import Session
+from node.types.common import parse_int
 
 NOKEY = SimpleString(b"NOKEY")
 KEYS_NEED_EMPTY_KEY = (

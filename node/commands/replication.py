@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from node import replication
 from node.blocking import blocking_allowed
-from node.commands.common import parse_int
 from node.protocol.errors import RespError, syntax_error
 from node.protocol.resp import OK, Raw, SimpleString
 from node.replication.info import role_reply
+from node.types.common import parse_int
 
 if TYPE_CHECKING:
     from node.session import Session

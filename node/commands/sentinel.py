@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from gossip.messages import NodeFlag
 from gossip.node import ClusterNode
 from node import replication
-from node.commands.debug import help_reply
-from node.protocol.errors import RespError
+from node.protocol.errors import RespError, help_reply
 from node.protocol.resp import NULL_ARRAY, OK, Map, SimpleString
 from node.session import Session
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 
 from node import info, latency, lolwut
-from node.commands.common import parse_int
-from node.commands.debug import help_reply, is_local_client
+from node.commands.debug import is_local_client
 from node.config import ConfigSetError
-from node.protocol.errors import RespError, syntax_error
+from node.protocol.errors import RespError, help_reply, syntax_error
 from node.protocol.resp import OK, Map, Verbatim
 from node.session import Session
 from node.state import REDIS_VERSION, Shutdown
+from node.types.common import parse_int
 
 # -- keyspace-wide commands -------------------------------------------------------------------
 
@@ -125,7 +125,7 @@ def monitor_command(ctx: Session, argv: list[bytes]) -> object:
         ctx.reply_skip += 1  # Redis ignores MONITOR from a monitor: no reply at all
         return None
     ctx.monitor = True
-    ctx.node.monitors.add(ctx)
+    ctx.node.add_monitor(ctx)
     return OK
 
 
@@ -344,7 +344,7 @@ def latency_graph_command(ctx: Session, argv: list[bytes]) -> object:
 def latency_histogram_command(ctx: Session, argv: list[bytes]) -> object:
     """``LATENCY HISTOGRAM [command ...]``: rcsim keeps no per-call histogram, so each command
     shows one bucket, the power of two at or above its mean latency, holding all its calls."""
-    from node.commands import served_commands
+    from node.protocol.command_table import served_commands
 
     node = ctx.node
     wanted = {_text(a).lower() for a in argv[2:]}

@@ -12,8 +12,7 @@ a due key first, which is why even plain SET looks a key up when it has a TTL.
 
 from __future__ import annotations
 
-from node.commands import long_double
-from node.commands.common import LLONG_MAX, LLONG_MIN, parse_int, read_string
+from node import long_double
 from node.protocol.errors import (
     INVALID_EXPIRE,
     OFFSET_OUT_OF_RANGE,
@@ -28,6 +27,7 @@ from node.protocol.errors import (
 )
 from node.protocol.resp import OK, Map, parse_long_long
 from node.session import Session
+from node.types.common import LLONG_MAX, LLONG_MIN, parse_int, read_string
 
 NAN_OR_INFINITY = "ERR increment would produce NaN or Infinity"
 DECREMENT_OVERFLOW = "ERR decrement would overflow"

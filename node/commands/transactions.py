@@ -12,18 +12,20 @@ Theory of operation (Redis's src/multi.c):
   ``Session.watched_key_changed`` for the already-expired exceptions. EXEC also fails when a
   watched key expired after WATCH, even if nothing deleted it yet (``isWatchedKeyExpired``).
   The flag survives until EXEC, DISCARD, UNWATCH or RESET, even outside MULTI.
-* EXEC runs the queue through ``node.core.call`` (statistics, SLOWLOG, MONITOR), embeds each
+* EXEC runs the queue through ``node.invoke.invoke`` (statistics, SLOWLOG, hooks), embeds each
   command's error in the reply array, and answers a null array when a WATCH failed. While the
   queue runs the client is still in MULTI (``ctx.multi`` is set, as CLIENT LIST's ``flags=x``
   shows in Redis): blocking commands must answer at once instead of blocking.
 * EXEC refused by the dispatcher itself (wrong arity, NOAUTH) discards the transaction and
-  answers ``EXECABORT Transaction discarded because of: <reason>`` (``exec_abort``).
+  answers ``EXECABORT Transaction discarded because of: <reason>`` (``node.core.exec_abort``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from node.hooks import CALL_NESTED
+from node.invoke import invoke
 from node.protocol.errors import ExecAbortError, RespError
 from node.protocol.resp import NULL_ARRAY, OK, Raw, encode
 from node.session import Session
@@ -35,7 +37,6 @@ MULTI_NESTED = "ERR MULTI calls can not be nested"
 EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
-EXEC_ABORTED_BECAUSE = "EXECABORT Transaction discarded because of: "
 
 
 def multi_command(ctx: Session, argv: list[bytes]) -> object:
@@ -61,22 +62,15 @@ def watched_key_expired(ctx: Session) -> bool:
     return False
 
 
-def discard_transaction(ctx: Session) -> None:
-    """Redis's ``discardTransaction``: leave MULTI, forget the queue, the flags and the WATCHes."""
-    ctx.multi = None
-    ctx.multi_error = False
-    ctx.unwatch_all()
-
-
 def exec_command(ctx: Session, argv: list[bytes]) -> object:
     if ctx.multi is None:
         raise RespError(EXEC_WITHOUT_MULTI)
     queued = ctx.multi
     if ctx.multi_error:
-        discard_transaction(ctx)
+        ctx.discard_transaction()
         raise ExecAbortError()
     if ctx.watch_dirty or watched_key_expired(ctx):
-        discard_transaction(ctx)
+        ctx.discard_transaction()
         return NULL_ARRAY
     # Unwatch before running, as Redis does; the client stays in MULTI while the queue runs
     # (CLIENT LIST shows flags=x, and blocking commands must not block).
@@ -84,26 +78,16 @@ def exec_command(ctx: Session, argv: list[bytes]) -> object:
     try:
         return _run_queue(ctx, queued)
     finally:
-        discard_transaction(ctx)
-
-
-def exec_abort(ctx: Session, error: RespError) -> RespError:
-    """Redis's ``execCommandAbort``: EXEC itself was refused (wrong arity, NOAUTH...), in MULTI
-    or not; the transaction is discarded and the reason is given after an EXECABORT."""
-    discard_transaction(ctx)
-    reason = error.text[4:] if error.text.startswith("ERR ") else error.text
-    return ExecAbortError(EXEC_ABORTED_BECAUSE + reason)
+        ctx.discard_transaction()
 
 
 def _run_queue(ctx: Session, queued: list[tuple]) -> object:
     """Run the queued commands. Each reply is encoded in the protocol in force right after its
     command ran, as Redis writes it then: a HELLO inside the transaction switches the rest."""
-    from node.core import call
-
     replies = []
     protocols = []
     for command, args in queued:
-        replies.append(call(ctx, command, args))
+        replies.append(invoke(ctx, command, args, CALL_NESTED))
         protocols.append(ctx.resp3)
     if all(p is ctx.resp3 for p in protocols):
         return replies
@@ -114,7 +98,7 @@ def _run_queue(ctx: Session, queued: list[tuple]) -> object:
 def discard_command(ctx: Session, argv: list[bytes]) -> object:
     if ctx.multi is None:
         raise RespError(DISCARD_WITHOUT_MULTI)
-    discard_transaction(ctx)
+    ctx.discard_transaction()
     return OK
 
 

@@ -8,6 +8,10 @@ back to the same classes for the smart client.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from node.protocol.resp import SimpleString
+
 
 class RespError(Exception):
     """An error reply. ``text`` is the full line without the leading ``-`` and trailing CRLF."""
@@ -160,6 +164,30 @@ NO_SUCH_KEY = "ERR no such key"
 DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+INVALID_CURSOR = "ERR invalid cursor"
+
+# Cluster routing (Redis's getNodeByQuery / clusterRedirectClient).
+CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot"
+TRYAGAIN = "TRYAGAIN Multiple keys request during rehashing of slot"
+CLUSTER_DOWN = "CLUSTERDOWN The cluster is down"
+CLUSTER_DOWN_READ_ONLY = "CLUSTERDOWN The cluster is down and only accepts read commands"
+CLUSTER_DOWN_UNBOUND = "CLUSTERDOWN Hash slot not served"
+
+# Replication checks in processCommand.
+READONLY = "READONLY You can't write against a read only replica."
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+
+# Dispatch (processCommand).
+NOT_IN_TRANSACTION = "ERR Command not allowed inside a transaction"
+EXEC_ABORTED_BECAUSE = "EXECABORT Transaction discarded because of: "
+
+# COMMAND GETKEYS (getKeysSubcommandImpl).
+INVALID_COMMAND = "ERR Invalid command specified"
+NO_KEY_ARGUMENTS = "ERR The command has no key arguments"
+INVALID_ARGUMENT_COUNT = "ERR Invalid number of arguments specified for command"
+INVALID_ARGUMENTS = "ERR Invalid arguments specified for command"
 
 
 def syntax_error() -> RespError:
@@ -194,6 +222,24 @@ def unknown_subcommand(sub: bytes, container: str) -> RespError:
     return RespError(
         f"ERR unknown subcommand '{_printable(sub[:128])}'. Try {container.upper()} HELP."
     )
+
+
+def pubsub_context_error(name: str) -> RespError:
+    """A RESP2 subscriber ran something else; Redis names it by its lowercase full name."""
+    return RespError(
+        f"ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+        "/ RESET are allowed in this context"
+    )
+
+
+def help_reply(name: str | bytes, lines: Iterable[str]) -> list[SimpleString]:
+    """Redis's ``addReplyHelp``: a header naming the command as typed, upper-cased, the lines,
+    then HELP's own two lines, all as status replies."""
+    if isinstance(name, bytes):
+        name = _printable(name)
+    header = f"{name.upper()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    body = [header, *lines, "HELP", "    Prints this help."]
+    return [SimpleString(line.encode("utf-8", "surrogateescape")) for line in body]
 
 
 def _printable(raw: bytes) -> str:

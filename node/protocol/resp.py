@@ -463,10 +463,10 @@ def encode(value: object, resp3: bool) -> bytes:
                 append(encode(v, resp3))
         return b"".join(parts)
     if isinstance(value, BaseException):
-        from node.protocol.errors import RespError
-
-        if isinstance(value, RespError):
-            return value.encode()
+        # A RespError (node.protocol.errors, which builds on this module) encodes itself.
+        encode_error = getattr(value, "encode", None)
+        if encode_error is not None:
+            return encode_error()
         raise TypeError(f"cannot encode exception {value!r}")
     if t is Map:
         items = value.items  # type: ignore[union-attr]

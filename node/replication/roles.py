@@ -29,38 +29,9 @@ UNBLOCKED_ROLE_CHANGE = (
 
 
 def refresh_flags(node: NodeState) -> None:
-    """Recompute the attributes the dispatcher's hot path reads: ``repl_feed`` (feed writes to
-    the stream: a master with a backlog) and ``repl_gate`` (commands must take the general
-    path for its checks: a replica - READONLY, MASTERDOWN - or min-replicas-to-write -
-    NOREPLICAS); and the replica's expiry rule in every database."""
-    repl = node.repl
-    node.repl_feed = repl.role == "master" and repl.backlog is not None
-    node.repl_gate = repl.role == "slave" or bool(node.repl_min_replicas)
-    _general_path_when_feeding(node, node.repl_feed)
-    guard = node._expired_on_replica if repl.role == "slave" else None
-    for db in node.dbs:
-        db.expire_guard = guard
-
-
-# Commands that are not writes yet feed the stream (script effects, PUBLISH): while the node
-# feeds replicas they take the dispatcher's general path, whose ``core.execute`` writes what
-# they fed at their end. The batch loop's fast path feeds plain writes itself.
-_FED_NON_WRITES = (b"eval", b"evalsha", b"fcall", b"publish")
-
-
-def _general_path_when_feeding(node: NodeState, on: bool) -> None:
-    """Route ``_FED_NON_WRITES`` off the fast path (an empty accepted-argc range, as
-    containers have) while feeding, and back when not."""
-    saved = node.repl.saved_argc
-    for name in _FED_NON_WRITES:
-        command = node.commands.get(name)
-        if command is None:
-            continue
-        if on and name not in saved:
-            saved[name] = (command.min_args, command.max_args)
-            command.min_args, command.max_args = 1, 0
-        elif not on and name in saved:
-            command.min_args, command.max_args = saved.pop(name)
+    """Recompute what the dispatcher's hot path reads after a role or config change (see
+    ``NodeState.refresh_replication_flags``)."""
+    node.refresh_replication_flags()
 
 
 def _close_replicas(node: NodeState) -> None:
@@ -235,13 +206,7 @@ def process_ack(node: NodeState, client_id: int, offset: int) -> None:
 def good_replicas(node: NodeState) -> int:
     """Online replicas whose last ack is at most min-replicas-max-lag seconds old (Redis's
     ``refreshGoodSlavesCount``)."""
-    now_s = node.now_ms // 1000
-    max_lag = node.repl_max_lag_s
-    return sum(
-        1
-        for r in node.repl.replicas.values()
-        if r.state == "online" and now_s - r.ack_ms // 1000 <= max_lag
-    )
+    return node.repl.good_replica_count(node.now_ms // 1000, node.repl_max_lag_s)
 
 
 def count_acks(node: NodeState, offset: int) -> int:

@@ -142,8 +142,6 @@ class ReplicationState:
     # REPLCONF settings of connections that did not PSYNC yet: client id -> (port, ip, capa).
     handshakes: dict[int, dict] = field(default_factory=dict)
     last_ping_ms: int = 0
-    # Accepted-argc ranges of the commands routed off the fast path while feeding.
-    saved_argc: dict[bytes, tuple[int, int]] = field(default_factory=dict)
     # INFO stats: sync_full, sync_partial_ok, sync_partial_err.
     stat_sync_full: int = 0
     stat_sync_partial_ok: int = 0
@@ -151,3 +149,12 @@ class ReplicationState:
     # Installed by the driver: write stream bytes to one replica connection. The default
     # queues them on the replica's session (``Session.push_out_of_band``).
     send_to_replica: Callable[[ReplicaInfo, bytes], None] | None = None
+
+    def good_replica_count(self, now_s: int, max_lag_s: int) -> int:
+        """Online replicas whose last ack is at most ``max_lag_s`` seconds old (Redis's
+        ``refreshGoodSlavesCount``)."""
+        return sum(
+            1
+            for r in self.replicas.values()
+            if r.state == "online" and now_s - r.ack_ms // 1000 <= max_lag_s
+        )

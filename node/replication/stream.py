@@ -22,10 +22,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from node.blocking import Block
+from node.hooks import CALL_FAILED, CALL_NESTED, CALL_RETRY
 from node.protocol.resp import encode_command
 
 if TYPE_CHECKING:
-    from node.commands import Command
+    from node.protocol.command_table import Command
     from node.session import Session
     from node.state import NodeState
 
@@ -115,6 +116,33 @@ def after_write(session: Session, command: Command, argv: list[bytes], reply: ob
         repl.stream_db = db
     write_stream(node, data)
     repl.client_woff[session.id] = repl.master_repl_offset
+
+
+def replication_hook(
+    session: Session, command: Command, argv: list[bytes], reply: object, flags: int
+) -> None:
+    """The invocation function's after hook while this master feeds a stream (enabled by
+    ``NodeState.refresh_replication_flags``): queue what the command propagates, and write it
+    at the end of the outermost command (Redis's ``propagatePendingCommands`` after ``call``).
+    Inside EXEC or a script (``CALL_NESTED``) the effects wait for the outer command, which
+    wraps several in MULTI/EXEC; a blocked client served again propagates its served form."""
+    if flags & CALL_FAILED:
+        # The handler raised: nothing of its own to propagate, but what it queued before
+        # failing (MIGRATE's DEL of the keys the target took) still goes out.
+        if not flags & CALL_NESTED and session.node.repl_pending:
+            flush(session.node, session)
+        return
+    if flags & CALL_NESTED:
+        feed(session, command, argv, reply)
+    elif flags & CALL_RETRY:
+        if type(reply) is not Block:  # served: replicas get the plain pop
+            feed(session, command, argv, reply, served=True)
+            flush(session.node, session)
+    elif command.is_write:
+        after_write(session, command, argv, reply)
+    else:  # script effects, PUBLISH, or the DEL of a key a read found expired
+        feed(session, command, argv, reply)
+        flush(session.node, session)
 
 
 def key_expired(node: NodeState, db_index: int, key: bytes) -> None:

@@ -33,6 +33,8 @@ from lupa import lua51
 
 from node import core
 from node.blocking import Block
+from node.hooks import CALL_NESTED, CALL_SCRIPT
+from node.invoke import handler_failed, invoke
 from node.protocol.errors import RespError
 from node.protocol.resp import Raw, encode
 from node.scripting import libs
@@ -257,7 +259,13 @@ class LuaEngine:
             run.write_dirty = True
         session = run.script_session
         session.resp3 = bool(resp3)
-        reply = core.call(session, command, list(argv))
+        refusal = None
+        if command.is_write and node.repl_gate:  # READONLY/NOREPLICAS inside a script
+            refusal = core.replica_refusal(session, command, False)
+        if refusal is not None:
+            reply = handler_failed(node, command, refusal)
+        else:
+            reply = invoke(session, command, list(argv), CALL_NESTED | CALL_SCRIPT)
         if type(reply) is Block:
             reply = reply.timeout_reply
         kind = type(reply)

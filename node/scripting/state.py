@@ -167,7 +167,7 @@ class ScriptingState:
         if allowed and command.name == "shutdown":  # type: ignore[union-attr]
             allowed = any(arg.lower() == b"nosave" for arg in argv[1:])
         if not allowed:
-            return core._reject(session, self.busy_error(), argv, command)
+            return core.reject(session, self.busy_error(), argv, command)
         return core.execute(session, argv)
 
     def kill(self, eval_kill: bool) -> None:

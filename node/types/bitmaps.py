@@ -9,10 +9,10 @@ decides which error wins and when a missing key answers before a bad argument is
 
 from __future__ import annotations
 
-from node.commands.common import parse_int, read_string
 from node.protocol.errors import RespError, WrongTypeError, syntax_error
 from node.protocol.resp import parse_long_long
 from node.session import Session
+from node.types.common import parse_int, read_string
 
 BIT_OFFSET_ERROR = "ERR bit offset is not an integer or out of range"
 BIT_VALUE_ERROR = "ERR bit is not an integer or out of range"

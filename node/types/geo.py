@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from node.commands import long_double
-from node.commands.common import parse_int
+from node import long_double
 from node.protocol.errors import RespError, syntax_error
 from node.protocol.resp import NULL_ARRAY, Double
 from node.session import Session
 from node.types import geohash
+from node.types.common import parse_int
 from node.types.geohash import CIRCULAR_TYPE, RECTANGLE_TYPE, Shape
 from node.types.zset_args import option, parse_double
 from node.types.zset_value import ZSet, limits, read_zset, store_result

@@ -34,14 +34,12 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Iterable
 
-from node import rdb
-from node.commands import long_double
-from node.commands.common import LLONG_MAX, LLONG_MIN, lookup_typed, parse_int
-from node.commands.keys import parse_scan_cursor
+from node import long_double, rdb
 from node.glob import glob_matcher
 from node.protocol.errors import OVERFLOW, RespError, not_float, syntax_error, wrong_arity
 from node.protocol.resp import EMPTY_ARRAY, OK, Map, parse_long_long
 from node.session import Session
+from node.types.common import LLONG_MAX, LLONG_MIN, lookup_typed, parse_int, parse_scan_cursor
 from node.types.listpack import build_listpack, decode_listpack, decode_ziplist
 
 NOT_INTEGER_VALUE = "ERR hash value is not an integer"

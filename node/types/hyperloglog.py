@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 import struct
 
-from node.commands.common import read_string
 from node.protocol.errors import RespError, WrongTypeError
 from node.protocol.resp import OK, SimpleString
 from node.session import Session
+from node.types.common import read_string
 
 HLL_P = 14
 HLL_Q = 64 - HLL_P

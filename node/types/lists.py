@@ -21,10 +21,10 @@ destination is not a list).
 from __future__ import annotations
 
 from node.blocking import Block, blocking_allowed, timeout_deadline
-from node.commands.common import lookup_typed, parse_int
 from node.protocol.errors import RespError, syntax_error, wrong_arity
 from node.protocol.resp import EMPTY_ARRAY, NULL_ARRAY, OK
 from node.session import Session
+from node.types.common import lookup_typed, parse_int
 from node.types.listpack import entry_size
 from node.types.quicklist import ListValue
 

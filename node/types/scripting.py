@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from node import core
-from node.commands.debug import help_reply
-from node.protocol.errors import CrossSlotError, RespError
+from node.monitor import feed_monitors
+from node.protocol.errors import CrossSlotError, RespError, help_reply
 from node.protocol.keyslot import key_slot
 from node.protocol.resp import OK, Map, SetReply, SimpleString, parse_long_long, split_inline_args
 from node.scripting import functions as fn_lib
@@ -107,7 +106,7 @@ def _eval(ctx: Session, argv: list[bytes], by_sha: bool, read_only: bool) -> obj
     commands the script runs."""
     node = ctx.node
     if node.monitors:
-        core._feed_monitors(ctx, argv)
+        feed_monitors(ctx, argv)
     if by_sha and len(argv[1]) != 40:
         raise RespError(NOSCRIPT)
     keys, args = _split_keys(argv, "ERR value is not an integer or out of range")
@@ -254,7 +253,7 @@ def _fcall(ctx: Session, argv: list[bytes], read_only: bool) -> object:
     """``fcallCommandGeneric``."""
     node = ctx.node
     if node.monitors:
-        core._feed_monitors(ctx, argv)
+        feed_monitors(ctx, argv)
     state = scripting(node)
     function = state.functions.get(argv[1].lower())
     if function is None:

@@ -28,11 +28,10 @@ import random
 from collections.abc import Iterator
 
 from node import rdb
-from node.commands.common import LLONG_MAX, lookup_typed, parse_int
-from node.commands.keys import parse_scan_cursor
 from node.protocol.errors import RespError, WrongTypeError, syntax_error
 from node.protocol.resp import EMPTY_ARRAY, SetReply
 from node.session import Session
+from node.types.common import LLONG_MAX, lookup_typed, parse_int, parse_scan_cursor
 from node.types.hashes import (
     COUNT_OUT_OF_RANGE,
     ScanIndex,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
-from node.commands.common import parse_int
 from node.protocol.errors import RespError, WrongTypeError, syntax_error
 from node.session import Session
+from node.types.common import parse_int
 from node.types.zset_args import option, parse_double
 from node.types.zset_value import ZSet, limits, parse_positive, scored_reply, store_result
 

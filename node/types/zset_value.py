@@ -27,10 +27,10 @@ from collections.abc import Iterable, Iterator
 from sortedcontainers import SortedList
 
 from node import rdb
-from node.commands.common import lookup_typed, parse_int
 from node.protocol.errors import RespError
 from node.protocol.resp import Double
 from node.session import Session
+from node.types.common import lookup_typed, parse_int
 from node.types.zset_args import LexRange, ScoreRange, lex_compare_bounds, strtod
 
 DEFAULT_MAX_LISTPACK_ENTRIES = 128

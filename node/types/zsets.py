@@ -16,12 +16,11 @@ from __future__ import annotations
 import math
 
 from node.blocking import Block, blocking_allowed, timeout_deadline
-from node.commands.common import parse_int
-from node.commands.keys import parse_scan_cursor
 from node.glob import glob_matcher
 from node.protocol.errors import RespError, syntax_error
 from node.protocol.resp import NULL_ARRAY, Double
 from node.session import Session
+from node.types.common import parse_int, parse_scan_cursor
 from node.types.zset_args import option, parse_double, parse_lex_range, parse_score_range
 from node.types.zset_setops import DIFF, INTER, UNION, set_operation
 from node.types.zset_value import (

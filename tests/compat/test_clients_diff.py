@@ -19,6 +19,7 @@ from node.session import Session
 from node.state import CloseClient, NodeState
 from tests.compat.test_connection_diff import raw_exchange
 from tests.conftest import require_redis_server
+from tests.support.nodes import make_node
 from tests.support.procs import server_pair
 from tests.support.rawclient import RawClient, encode_command
 
@@ -484,7 +485,7 @@ def test_pause_all_holds_even_unpause_from_others(private):
 
 
 def _node_with_clients(count: int) -> tuple[NodeState, list[Session]]:
-    node = NodeState(Config(), now_ms=1_000_000)
+    node = make_node(Config(), now_ms=1_000_000)
     sessions = []
     for _ in range(count):
         session = Session(node, node.new_client_id(), addr=f"127.0.0.1:{5000 + len(sessions)}")

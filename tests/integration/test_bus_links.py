@@ -13,10 +13,10 @@ from pathlib import Path
 import trio
 
 from node.bus import BusDriver
-from node.cluster_node import NodeCluster
+from node.cluster_glue import ClusterGlue
 from node.config import Config
 from node.runtime import Runtime, TcpTransport
-from node.state import NodeState
+from tests.support.nodes import make_node
 
 
 class RecordingTransport(TcpTransport):
@@ -35,9 +35,9 @@ async def test_outbound_bus_link_keeps_nagle_on(tmp_path: Path) -> None:
     transport = RecordingTransport()
     runtime = Runtime(transport=transport)
     now = runtime.wall_ms()  # the driver ticks on the wall clock: a handshake must be recent
-    node = NodeState(config, rng=random.Random(1), now_ms=now)
-    glue = NodeCluster.create(config, 7000, node.rng, now)
-    node.cluster_node, node.cluster = glue, glue.state
+    node = make_node(config, rng=random.Random(1), now_ms=now)
+    glue = ClusterGlue.create(config, 7000, node.rng, now)
+    glue.attach(node)
     driver = BusDriver(node, glue, runtime, tmp_path / "nodes.conf")
     (peer_listener,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
     peer_port = peer_listener.socket.getsockname()[1]

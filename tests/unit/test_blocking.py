@@ -19,6 +19,7 @@ from node.protocol.resp import NULL_ARRAY
 from node.session import Session
 from node.state import NodeState
 from node.types.quicklist import ListValue
+from tests.support.nodes import make_node
 from tests.support.rawclient import encode_command
 
 NOW = 1_700_000_000_000
@@ -26,7 +27,7 @@ NOW = 1_700_000_000_000
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(3), now_ms=NOW)
+    return make_node(Config(), rng=random.Random(3), now_ms=NOW)
 
 
 def connect(node: NodeState) -> ClientConnection:

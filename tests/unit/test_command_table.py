@@ -14,28 +14,24 @@ import random
 import pytest
 
 import node.commands
-from node.commands import (
-    HANDLER_MODULES,
-    Command,
-    build_command_table,
-    collect_handlers,
-    served_commands,
-)
+from node.commands import HANDLER_MODULES, build_table, collect_handlers
 from node.config import Config
 from node.core import execute, lookup
+from node.protocol.command_table import Command, command_specs, served_commands
 from node.protocol.commands import redis_command_specs
 from node.protocol.errors import RespError
 from node.session import Session
-from node.state import NodeState
+from tests.support.nodes import make_node
 
-TABLE = build_command_table()
+TABLE = build_table()
+SPECS = command_specs()
 SERVED = served_commands(TABLE)
 EVERY = [c for top in SERVED for c in (top, *top.subcommands.values())]
 
 
 @pytest.fixture
 def session() -> Session:
-    return Session(NodeState(Config(), rng=random.Random(3), now_ms=1_700_000_000_000), 1)
+    return Session(make_node(Config(), rng=random.Random(3), now_ms=1_700_000_000_000), 1)
 
 
 def served(session: Session) -> list[Command]:
@@ -68,10 +64,15 @@ def test_table_rows_and_handlers_match_one_to_one():
     for command in EVERY:
         if command.handler is not None:
             assert command.handler is handlers[command.name]
-        spec = redis_command_specs()[command.name.split("|")[0]]
+        spec = SPECS[command.name.split("|")[0]]
+        redis_spec = redis_command_specs()[command.name.split("|")[0]]
         if "|" in command.name:
             spec = spec.subcommands[command.name.split("|")[1]]
+            redis_spec = redis_spec.subcommands[command.name.split("|")[1]]
         assert command.spec is spec
+        # COMMAND shows Redis's own row; rcsim's overlay only adds flags dispatch reads.
+        assert command.spec.info_reply is redis_spec.info_reply
+        assert command.spec.flags >= redis_spec.flags
         assert command.is_write == ("write" in spec.flags)
         assert command.no_multi == ("no_multi" in spec.flags)
         assert command.no_auth == ("no_auth" in spec.flags)

@@ -14,6 +14,7 @@ from node.core import execute
 from node.protocol.errors import RespError
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 
 class FakeList(list):
@@ -51,7 +52,7 @@ def test_value_digest_matches_redis(value, ttl, hexdigest):
 def node_with_debug(setting: str = "yes") -> NodeState:
     config = Config()
     config.set("enable-debug-command", setting, startup=True)
-    return NodeState(config, now_ms=1_000_000)
+    return make_node(config, now_ms=1_000_000)
 
 
 def test_dataset_digest_is_order_independent_and_zero_when_empty():

@@ -17,6 +17,7 @@ from node.keyspace import (
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -35,7 +36,7 @@ class CountingRandom(random.Random):
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(3), now_ms=NOW)
+    return make_node(Config(), rng=random.Random(3), now_ms=NOW)
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 
 from gossip.outbox import ManualFailoverPause, MyMasterChanged, PromotedToMaster
-from node.cluster_node import NodeCluster
+from node.cluster_glue import ClusterGlue
 from node.config import Config
 from node.core import execute as _execute
 from node.protocol.resp import encode
 from node.replication import ReplicateFrom, StopReplication
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 A = "a" * 40
@@ -26,15 +27,15 @@ def execute(session: Session, argv: list[bytes]) -> bytes:
     return encode(_execute(session, argv), False)
 
 
-def _node(conf: str | None = None, *, debug: bool = False) -> tuple[NodeState, NodeCluster]:
+def _node(conf: str | None = None, *, debug: bool = False) -> tuple[NodeState, ClusterGlue]:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
     config.set("cluster-node-timeout", "2000", startup=True)
     if debug:
         config.set("enable-debug-command", "yes", startup=True)
-    node = NodeState(config, rng=random.Random(1), now_ms=NOW)
-    glue = NodeCluster.create(config, 7000, node.rng, NOW, conf)
-    node.cluster_node, node.cluster = glue, glue.state
+    node = make_node(config, rng=random.Random(1), now_ms=NOW)
+    glue = ClusterGlue.create(config, 7000, node.rng, NOW, conf)
+    glue.attach(node)
     return node, glue
 
 
@@ -135,7 +136,7 @@ def test_debug_bus_isolate_and_heal() -> None:
     assert execute(session, [b"DEBUG", b"BUS-ISOLATE"]).startswith(
         b"-ERR unknown subcommand or wrong number of arguments for 'BUS-ISOLATE'"
     )
-    standalone = NodeState(_debug_config(), rng=random.Random(1), now_ms=NOW)
+    standalone = make_node(_debug_config(), rng=random.Random(1), now_ms=NOW)
     assert execute(Session(standalone, 1), [b"DEBUG", b"BUS-HEAL"]) == (
         b"-ERR This instance has cluster support disabled\r\n"
     )

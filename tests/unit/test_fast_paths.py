@@ -10,6 +10,7 @@ from node.core import execute
 from node.protocol.keyslot import key_slot
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 keys = st.sampled_from([b"a", b"b", b"{a}c", b"n"])
@@ -17,7 +18,7 @@ values = st.sampled_from([b"", b"1", b"-5", b"x" * 50, b"hello"])
 
 
 def fresh() -> tuple[NodeState, Session]:
-    node = NodeState(Config(), now_ms=NOW)
+    node = make_node(Config(), now_ms=NOW)
     node.now_ms = NOW
     return node, Session(node, 1)
 

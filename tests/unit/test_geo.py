@@ -13,10 +13,10 @@ from node.config import Config
 from node.core import execute
 from node.protocol.resp import encode
 from node.session import Session
-from node.state import NodeState
 from node.types import geohash
 from node.types.geo import coordinate, distance_text
 from node.types.geohash import CIRCULAR_TYPE, RECTANGLE_TYPE, HashBits, Shape
+from tests.support.nodes import make_node
 
 PALERMO = (13.361389, 38.115556)
 CATANIA = (15.087269, 37.502669)
@@ -24,7 +24,7 @@ CATANIA = (15.087269, 37.502669)
 
 @pytest.fixture
 def session() -> Session:
-    node = NodeState(Config())
+    node = make_node(Config())
     node.now_ms = 1_700_000_000_000
     return Session(node, 1)
 

@@ -18,6 +18,7 @@ from node.types import hashes
 from node.types.hashes import Hash, ScanIndex, next_cursor
 from node.types.listpack import build_listpack as listpack_blob
 from node.types.listpack import decode_listpack as listpack_elements
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -47,7 +48,7 @@ def _registered():
 
 @pytest.fixture
 def node() -> NodeState:
-    state = NodeState(Config(), rng=random.Random(1), now_ms=NOW)
+    state = make_node(Config(), rng=random.Random(1), now_ms=NOW)
     state.now_ms = NOW
     return state
 

@@ -18,6 +18,7 @@ from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
 from node.types import hyperloglog as hll
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
@@ -36,7 +37,7 @@ class FakeSet:
 
 @pytest.fixture
 def node() -> NodeState:
-    state = NodeState(Config(), rng=random.Random(1), now_ms=NOW)
+    state = make_node(Config(), rng=random.Random(1), now_ms=NOW)
     state.now_ms = NOW
     return state
 

@@ -13,13 +13,14 @@ from node.host import Host
 from node.protocol.resp import Verbatim, encode
 from node.session import Session
 from node.state import RCSIM_VERSION, NodeState
+from tests.support.nodes import make_node
 
 NOW_MS = 1_700_000_000_250
 
 
 @pytest.fixture
 def node() -> NodeState:
-    state = NodeState(Config(), now_ms=NOW_MS - 90_000)
+    state = make_node(Config(), now_ms=NOW_MS - 90_000)
     state.host = Host.fixed()
     state.now_ms = NOW_MS
     return state
@@ -202,7 +203,7 @@ def test_replication_section_for_a_lone_master(node, session):
 def test_cluster_mode_shows_in_server_and_cluster_sections():
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
-    node = NodeState(config, now_ms=NOW_MS)
+    node = make_node(config, now_ms=NOW_MS)
     node.host = Host.fixed()
     session = Session(node, 1)
     sections = parse(info_text(session, "server", "cluster"))

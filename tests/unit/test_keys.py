@@ -15,6 +15,7 @@ from node.glob import glob_match, glob_matcher
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -34,7 +35,7 @@ class FakeList:
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(9), now_ms=NOW)
+    return make_node(Config(), rng=random.Random(9), now_ms=NOW)
 
 
 @pytest.fixture

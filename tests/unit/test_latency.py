@@ -9,7 +9,7 @@ from node.config import Config
 from node.core import execute
 from node.protocol.resp import encode
 from node.session import Session
-from node.state import NodeState
+from tests.support.nodes import make_node
 
 
 def test_one_sample_per_second_keeps_the_highest():
@@ -53,7 +53,7 @@ def test_reset_counts_events_and_ignores_case():
 
 def test_dispatcher_samples_slow_commands_by_fast_flag():
     ticks = itertools.count(0, 50_000_000)  # every clock read is 50 ms later
-    node = NodeState(Config(), monotonic_ns=lambda: next(ticks), now_ms=1_000_000)
+    node = make_node(Config(), monotonic_ns=lambda: next(ticks), now_ms=1_000_000)
     session = Session(node, 1)
     execute(session, [b"CONFIG", b"SET", b"latency-monitor-threshold", b"40"])
     execute(session, [b"GET", b"k"])  # fast
@@ -73,7 +73,7 @@ def test_debug_sleep_records_a_command_sample_and_blocks_the_node():
     config = Config()
     config.set("enable-debug-command", "yes", startup=True)
     config.set("latency-monitor-threshold", "10", startup=True)
-    node = NodeState(config, now_ms=5_000)
+    node = make_node(config, now_ms=5_000)
     session = Session(node, 1)
     assert encode(execute(session, [b"DEBUG", b"SLEEP", b"0.03"]), False) == b"+OK\r\n"
     assert node.events == [BlockFor(30)]

@@ -27,13 +27,14 @@ from node.types.listpack import (
     entry_size,
 )
 from node.types.quicklist import ListValue
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(5), now_ms=NOW)
+    return make_node(Config(), rng=random.Random(5), now_ms=NOW)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from node.core import execute
 from node.protocol.resp import RequestParser, encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -98,7 +99,7 @@ def _node(**directives: str) -> NodeState:
     config = Config()
     for name, value in directives.items():
         config.set(name.replace("_", "-"), value, startup=True)
-    return NodeState(config, rng=random.Random(1), now_ms=NOW)
+    return make_node(config, rng=random.Random(1), now_ms=NOW)
 
 
 @pytest.fixture
@@ -444,9 +445,9 @@ def test_replicas_get_a_del_of_the_acknowledged_keys_only(pair, monkeypatch):
 
 
 def _blocked_cluster_node():
-    from tests.unit.test_routing import make_node
+    from tests.unit.test_routing import make_cluster_node
 
-    node = make_node()
+    node = make_cluster_node()
     sessions = []
     for i, key in enumerate((b"b", b"c", b"f")):  # slots 3300, 7365, 3168: all mine
         session = Session(node, 10 + i)

@@ -12,14 +12,15 @@ import random
 
 import pytest
 
+from node import pubsub
 from node.client_conn import ClientConnection
 from node.config import Config
 from node.core import execute
 from node.protocol.resp import encode
+from node.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS, deliver, registry
 from node.session import Session
 from node.state import NodeState
-from node.types import pubsub
-from node.types.pubsub import CHANNELS, PATTERNS, SHARD_CHANNELS, deliver, registry
+from tests.support.nodes import make_node
 
 CONTEXT_ERROR = (
     b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
@@ -29,7 +30,7 @@ CONTEXT_ERROR = (
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(3), now_ms=1_700_000_000_000)
+    return make_node(Config(), rng=random.Random(3), now_ms=1_700_000_000_000)
 
 
 def new_session(node: NodeState, resp3: bool = False) -> Session:
@@ -297,7 +298,7 @@ def test_server_counts_without_any_subscription(node):
 def cluster_node() -> NodeState:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
-    return NodeState(config, rng=random.Random(3))
+    return make_node(config, rng=random.Random(3))
 
 
 def test_shard_channels_of_one_command_must_share_a_slot_in_cluster_mode(cluster_node, node):

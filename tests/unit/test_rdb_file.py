@@ -13,6 +13,7 @@ from node.protocol.resp import encode
 from node.rdb_file import RdbError, load_rdb, load_rdb_info, save_rdb
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW_MS = 1_790_000_000_000
 
@@ -49,7 +50,7 @@ def new_node(**config: str) -> tuple[NodeState, Session]:
     cfg = Config()
     for name, value in config.items():
         cfg.set(name, value, startup=True)
-    node = NodeState(cfg, now_ms=NOW_MS)
+    node = make_node(cfg, now_ms=NOW_MS)
     return node, Session(node, 1)
 
 

@@ -14,6 +14,7 @@ from node.rdb_file import save_rdb
 from node.repl_link import ReplicaLink, command_length, request
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW_MS = 1_790_000_000_000
 REPLID = "a" * 40
@@ -54,7 +55,7 @@ def new_node(**config: str) -> NodeState:
     cfg.set("port", "6380", startup=True)
     for name, value in config.items():
         cfg.set(name, value, startup=True)
-    node = NodeState(cfg, now_ms=NOW_MS)
+    node = make_node(cfg, now_ms=NOW_MS)
     node.tcp_port = 6380
     return node
 

@@ -19,6 +19,7 @@ from node.protocol.keyslot import key_slot
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 ME, OTHER, THIRD = "a" * 40, "b" * 40, "c" * 40
@@ -58,12 +59,12 @@ SLOT_A = key_slot(b"a")  # 15495
 SLOT_FOO = key_slot(b"foo")  # 12182
 
 
-def make_node(**directives: str) -> NodeState:
+def make_cluster_node(**directives: str) -> NodeState:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
     for name, value in directives.items():
         config.set(name.replace("_", "-"), value, startup=True)
-    node = NodeState(config, rng=random.Random(3), now_ms=NOW)
+    node = make_node(config, rng=random.Random(3), now_ms=NOW)
     me = StubNode(ME, "127.0.0.1", 7000)
     other = StubNode(OTHER, "127.0.0.1", 7001, hostname="other.example")
     third = StubNode(THIRD, "127.0.0.1", 7002)
@@ -76,7 +77,7 @@ def make_node(**directives: str) -> NodeState:
 
 @pytest.fixture
 def node() -> NodeState:
-    return make_node()
+    return make_cluster_node()
 
 
 @pytest.fixture
@@ -177,7 +178,7 @@ def test_cluster_down(node: NodeState, s: Session) -> None:
 
 
 def test_cluster_down_allows_reads_when_configured() -> None:
-    node = make_node(cluster_allow_reads_when_down="yes")
+    node = make_cluster_node(cluster_allow_reads_when_down="yes")
     node.cluster.state_ok = False  # type: ignore[attr-defined]
     s = Session(node, 1)
     key = mine()
@@ -328,7 +329,7 @@ def test_shard_channels_are_routed(s: Session) -> None:
 
 
 def test_standalone_is_not_routed() -> None:
-    node = NodeState(Config(), now_ms=NOW)
+    node = make_node(Config(), now_ms=NOW)
     s = Session(node, 1)
     assert run(s, "SET", "foo", "v") == b"+OK\r\n"
     assert run(s, "ASKING") == b"-ERR This instance has cluster support disabled\r\n"

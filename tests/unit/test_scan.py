@@ -9,21 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.commands.keys import parse_scan_cursor
 from node.config import Config
 from node.core import execute
 from node.keyspace import SCAN_MIN_SLOTS_PER_CALL, Database
 from node.protocol.errors import RespError
 from node.protocol.keyslot import SLOT_COUNT
 from node.session import Session
-from node.state import NodeState
+from node.types.common import parse_scan_cursor
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
 
 @pytest.fixture
 def session() -> Session:
-    return Session(NodeState(Config(), rng=random.Random(5), now_ms=NOW), 1)
+    return Session(make_node(Config(), rng=random.Random(5), now_ms=NOW), 1)
 
 
 def scan_all(session: Session, *options: bytes) -> tuple[list[bytes], int]:

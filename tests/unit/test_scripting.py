@@ -25,6 +25,7 @@ from node.scripting import libs
 from node.scripting.state import scripting
 from node.session import Session
 from node.state import NodeState, Shutdown
+from tests.support.nodes import make_node
 
 
 class Clock:
@@ -39,8 +40,8 @@ class Clock:
         return self.now_ns
 
 
-def make_node(step_ms: int = 0) -> NodeState:
-    return NodeState(Config(), monotonic_ns=Clock(step_ms))
+def make_script_node(step_ms: int = 0) -> NodeState:
+    return make_node(Config(), monotonic_ns=Clock(step_ms))
 
 
 def run(session: Session, *args: bytes | str | int, resp3: bool = False) -> bytes:
@@ -50,7 +51,7 @@ def run(session: Session, *args: bytes | str | int, resp3: bool = False) -> byte
 
 @pytest.fixture
 def node():
-    return make_node()
+    return make_script_node()
 
 
 @pytest.fixture
@@ -193,7 +194,7 @@ def test_blocking_commands_answer_at_once_inside_scripts(node, session):
 
 
 def busy_node(step_ms: int = 60) -> NodeState:
-    node = make_node(step_ms)
+    node = make_script_node(step_ms)
     node.config.set("busy-reply-threshold", "100")
     return node
 
@@ -402,7 +403,7 @@ def test_msgpack_numbers():
 
 
 def test_function_load_times_out_after_500_ms():
-    node = make_node(step_ms=60)
+    node = make_script_node(step_ms=60)
     session = Session(node, 1)
     code = "#!lua name=slow\nwhile true do end"
     assert run(session, "FUNCTION", "LOAD", code) == (

@@ -12,13 +12,14 @@ import pytest
 
 from gossip.messages import NodeFlag
 from gossip.nodesconf import load_nodes_conf
-from node.cluster_node import NodeCluster, gossip_config
+from node.cluster_glue import ClusterGlue, gossip_config
 from node.commands.sentinel import FailoverRequest
 from node.config import Config
 from node.core import execute
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -67,10 +68,10 @@ def _node(myself: str) -> NodeState:
         f"{myself} 127.0.0.1:{port}@{port + 10000} ",
         f"{myself} 127.0.0.1:{port}@{port + 10000} myself,",
     )
-    node = NodeState(config, rng=random.Random(1), now_ms=NOW)
+    node = make_node(config, rng=random.Random(1), now_ms=NOW)
     state = load_nodes_conf(text, gossip_config(config, port), node.rng, NOW)
-    glue = NodeCluster(state)
-    node.cluster_node, node.cluster = glue, state
+    glue = ClusterGlue(state)
+    glue.attach(node)
     for n in state.nodes.values():
         n.repl_offset = 1000  # every replica synced (gossiped offset > 0)
         n.pong_received_ms = NOW - 200
@@ -304,7 +305,7 @@ def test_best_replica_prefers_offset_and_skips_nofailover():
 
 
 def test_standalone_node_is_shard_0():
-    node = NodeState(Config(), rng=random.Random(2), now_ms=NOW)
+    node = make_node(Config(), rng=random.Random(2), now_ms=NOW)
     fields = pairs(flat(call(node, "SENTINEL", "MASTER", "shard-0")))
     assert (fields["ip"], fields["port"], fields["flags"]) == ("127.0.0.1", "6379", "master")
     assert fields["runid"] == node.run_id
@@ -337,7 +338,7 @@ def test_command_hides_sentinel_as_redis_server_does():
 def test_standalone_master_lists_its_online_replicas():
     from node.replication import ReplicaInfo
 
-    node = NodeState(Config(), rng=random.Random(2), now_ms=NOW)
+    node = make_node(Config(), rng=random.Random(2), now_ms=NOW)
     node.repl.master_repl_offset = 77
     node.repl.replicas[5] = ReplicaInfo(5, "127.0.0.1", 6380, "online", 70, NOW - 300)
     node.repl.replicas[6] = ReplicaInfo(6, "127.0.0.1", 6381, "send_bulk", 0, 0)
@@ -352,7 +353,7 @@ def test_standalone_master_lists_its_online_replicas():
 
 
 def test_standalone_replica_names_its_master_and_promotes_itself_on_failover():
-    node = NodeState(Config(), rng=random.Random(2), now_ms=NOW)
+    node = make_node(Config(), rng=random.Random(2), now_ms=NOW)
     node.repl.role, node.repl.master_host, node.repl.master_port = "slave", "127.0.0.1", 6390
     node.repl.link_status = "up"
     assert run(node, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "shard-0") == (

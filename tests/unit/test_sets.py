@@ -16,6 +16,7 @@ from node.session import Session
 from node.state import NodeState
 from node.types import sets
 from node.types.sets import Set, build_set, intset_blob
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
@@ -38,7 +39,7 @@ def _registered():
 
 @pytest.fixture
 def node() -> NodeState:
-    state = NodeState(Config(), rng=random.Random(1), now_ms=NOW)
+    state = make_node(Config(), rng=random.Random(1), now_ms=NOW)
     state.now_ms = NOW
     return state
 

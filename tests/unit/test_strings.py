@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from node.commands import long_double
+from node import long_double
 from node.commands.strings import _lcs_at, _lcs_rows
 from node.config import Config
 from node.core import execute
@@ -14,6 +14,7 @@ from node.keyspace import KEY_OVERHEAD_BYTES, value_size
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 LLONG_MAX = 2**63 - 1
@@ -31,7 +32,7 @@ class FakeSet:
 
 @pytest.fixture
 def node() -> NodeState:
-    state = NodeState(Config(), rng=random.Random(1), now_ms=NOW)
+    state = make_node(Config(), rng=random.Random(1), now_ms=NOW)
     state.now_ms = NOW
     return state
 

@@ -16,6 +16,7 @@ from node.keyspace import Database
 from node.protocol.resp import encode
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 NULL_ARRAY = b"*-1\r\n"
@@ -25,7 +26,7 @@ EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
 
 @pytest.fixture
 def node() -> NodeState:
-    return NodeState(Config(), rng=random.Random(7), now_ms=NOW)
+    return make_node(Config(), rng=random.Random(7), now_ms=NOW)
 
 
 @pytest.fixture
@@ -141,7 +142,7 @@ def test_null_array_is_resp3_null(a, b):
 def test_monitor_shows_exec_after_its_commands(a, node):
     monitor = Session(node, 3)
     monitor.monitor = True
-    node.monitors.add(monitor)
+    node.add_monitor(monitor)
     for command in (("MULTI",), ("SET", "k", "1"), ("SELECT", "1")):
         run(a, *command)
     run(a, "EXEC")

@@ -14,7 +14,6 @@ from node.core import execute
 from node.protocol.errors import RespError
 from node.protocol.resp import NULL_ARRAY, Double, encode
 from node.session import Session
-from node.state import NodeState
 from node.types.zset_args import (
     MINUS_INF,
     PLUS_INF,
@@ -31,13 +30,14 @@ from node.types.zset_value import (
     listpack_entries,
     listpack_score_text,
 )
+from tests.support.nodes import make_node
 
 NOW_MS = 1_700_000_000_000
 
 
 @pytest.fixture
 def session() -> Session:
-    node = NodeState(Config())
+    node = make_node(Config())
     node.now_ms = NOW_MS
     return Session(node, 1)
 

@@ -24,7 +24,7 @@ from gossip.outbox import (
 from gossip.ping import build_header
 from gossip.state import ClusterState
 from node.bus import BusDriver, NodesConfFile, _Link
-from node.cluster_node import NodeCluster, gossip_config, propagate_publish
+from node.cluster_glue import ClusterGlue, gossip_config, propagate_publish
 from node.config import Config
 from node.core import execute
 from node.protocol.keyslot import key_slot
@@ -32,17 +32,18 @@ from node.protocol.resp import encode
 from node.runtime import Runtime
 from node.session import Session
 from node.state import NodeState
+from tests.support.nodes import make_node
 
 NOW = 1_700_000_000_000
 
 
-def _cluster_node() -> tuple[NodeState, NodeCluster]:
+def _cluster_node() -> tuple[NodeState, ClusterGlue]:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
     config.set("cluster-node-timeout", "2000", startup=True)
-    node = NodeState(config, rng=random.Random(1), now_ms=NOW)
-    glue = NodeCluster.create(config, 7000, node.rng, NOW)
-    node.cluster_node, node.cluster = glue, glue.state
+    node = make_node(config, rng=random.Random(1), now_ms=NOW)
+    glue = ClusterGlue.create(config, 7000, node.rng, NOW)
+    glue.attach(node)
     return node, glue
 
 
@@ -131,7 +132,7 @@ def test_propagate_publish_queues_bus_messages_and_pokes() -> None:
     glue.poke = lambda: pokes.append(1)
     propagate_publish(node, b"ch", b"hi", False)
     assert pokes == [1]
-    standalone = NodeState(Config())
+    standalone = make_node(Config())
     propagate_publish(standalone, b"ch", b"hi", False)  # no cluster: nothing happens
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from node.protocol.errors import RespError, WrongTypeError, not_float, not_integer
+from node.protocol.errors import INVALID_CURSOR, RespError, WrongTypeError, not_float, not_integer
 from node.protocol.resp import parse_long_long
 from node.session import Session
 
@@ -75,3 +75,17 @@ def lookup_typed(ctx: Session, key: bytes, cls: type, read: bool = True) -> obje
     if value is None or type(value) is cls:
         return value
     raise WrongTypeError()
+
+
+def parse_scan_cursor(raw: bytes) -> int:
+    """``parseScanCursorOrReply``: C ``strtoul`` rules. An optional sign (``-n`` wraps modulo
+    2**64), decimal digits, nothing after them, no leading space, no overflow; "" is 0."""
+    body = raw[1:] if raw[:1] in (b"+", b"-") else raw
+    if raw[:1].isspace() or (body and not (body.isdigit() and body.isascii())):
+        raise RespError(INVALID_CURSOR)
+    if body == b"" and raw:  # a lone sign: strtoul parses nothing and stops at the sign
+        raise RespError(INVALID_CURSOR)
+    value = int(body) if body else 0
+    if value >= 2**64:
+        raise RespError(INVALID_CURSOR)
+    return (-value) % 2**64 if raw[:1] == b"-" else value

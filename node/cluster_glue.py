@@ -1,6 +1,6 @@
 """Glue between a node (``NodeState``) and its cluster core (``gossip.ClusterState``).
 
-``NodeCluster`` lives in ``NodeState.cluster_node`` (and its core in ``NodeState.cluster``)
+``ClusterGlue`` lives in ``NodeState.cluster_node`` (and its core in ``NodeState.cluster``)
 when the node runs with ``cluster-enabled yes``; both are None otherwise, so standalone code
 paths never see them. It is pure like the rest of the node's
 state: it builds the core's config from the node's directives, and turns the core's outbox into
@@ -53,6 +53,8 @@ from gossip.outbox import (
     Send,
     StateChanged,
 )
+from node import replication
+from node.pubsub import deliver
 
 if TYPE_CHECKING:
     from node.config import Config
@@ -87,7 +89,7 @@ def gossip_config(config: Config, tcp_port: int) -> GossipConfig:
     )
 
 
-class NodeCluster:
+class ClusterGlue:
     """The node's cluster side: the core ``state`` plus what only the node tracks."""
 
     def __init__(self, state: ClusterState) -> None:
@@ -119,7 +121,7 @@ class NodeCluster:
         rng: random.Random,
         now_ms: int,
         nodes_conf_text: str | None = None,
-    ) -> NodeCluster:
+    ) -> ClusterGlue:
         """A fresh node (random id, saves nodes.conf on the first drain), or the one described
         by ``nodes_conf_text`` (raises ``gossip.NodesConfError`` if it is corrupted)."""
         gconf = gossip_config(config, tcp_port)
@@ -141,8 +143,6 @@ class NodeCluster:
                 for db in node.dbs:
                     db.flush()
             elif type(out) is PublishReceived:
-                from node.types.pubsub import deliver
-
                 deliver(node, out.channel, out.message, out.shard)
             elif type(out) is StateChanged:
                 self.state_ok = out.ok
@@ -156,6 +156,15 @@ class NodeCluster:
                 self.failover_log.append((node.now_ms, out))
                 self.on_failover_event(out)
         return effects
+
+    def attach(self, node: NodeState) -> None:
+        """Make this the node's cluster side: routing and CLUSTER read ``node.cluster``, and a
+        PUBLISH on this node is carried over the bus (``NodeState.on_publish``)."""
+        node.cluster = self.state
+        node.cluster_node = self
+        node.on_publish = lambda channel, message, shard: propagate_publish(
+            node, channel, message, shard
+        )
 
     def cut_off(self, node_id: str | None) -> bool:
         """True while DEBUG BUS-ISOLATE separates this node from ``node_id`` (or from all)."""
@@ -195,8 +204,6 @@ class NodeCluster:
         repl = getattr(node, "repl", None)
         if repl is None:
             return
-        from node import replication
-
         self.state.set_replication(
             replication.replica_offset(node), replication.data_age_ms(node, node.now_ms)
         )
@@ -210,8 +217,6 @@ class NodeCluster:
         """Myself's offset for CLUSTER SLOTS/SHARDS (fresh, not the last fed value)."""
         if getattr(node, "repl", None) is None:
             return self.state.repl_offset
-        from node import replication
-
         return replication.replica_offset(node)
 
     def drain(self, node: NodeState) -> list[Effect]:
@@ -226,8 +231,6 @@ def follow_master(node: NodeState, ip: str, port: int) -> None:
         return
     if repl.role == "slave" and repl.master_host == ip and repl.master_port == port:
         return
-    from node import replication
-
     replication.follow(node, ip, port)
 
 
@@ -237,8 +240,6 @@ def promote(node: NodeState) -> None:
     repl = getattr(node, "repl", None)
     if repl is None or repl.role != "slave":
         return
-    from node import replication
-
     replication.promote(node)
 
 
@@ -266,7 +267,7 @@ def delete_keys_in_slots(node: NodeState, slots: tuple[int, ...]) -> int:
 
 def propagate_publish(node: NodeState, channel: bytes, message: bytes, shard: bool) -> None:
     """PUBLISH (SPUBLISH with ``shard``) on this node also goes over the bus, as Redis's
-    clusterPropagatePublish; a no-op outside cluster mode. For node.types.pubsub's PUBLISH."""
+    clusterPropagatePublish; a no-op outside cluster mode (``NodeState.on_publish``)."""
     glue = node.cluster_node
     if glue is not None:
         glue.state.publish(channel, message, node.now_ms, shard=shard)
