@@ -39,7 +39,7 @@ HANDLER_MODULES = (
     "node.types.hyperloglog",
     "node.types.bitmaps",
     "node.types.pubsub",
-    "node.types.scripting",
+    "node.commands.scripting",
 )
 
 
