@@ -36,7 +36,7 @@ HANDLER_MODULES = (
     "node.types.hyperloglog",
     "node.types.bitmaps",
     "node.commands.pubsub",
-    "node.types.scripting",
+    "node.commands.scripting",
 )
 
 

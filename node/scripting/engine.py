@@ -4,8 +4,8 @@ Theory of operation
 -------------------
 Redis 7.0 keeps two Lua states: one for EVAL scripts and one for FUNCTION libraries. A
 ``LuaEngine`` is one of them: a lupa ``LuaRuntime`` (stock Lua 5.1) set up by the sandbox chunk
-of ``node.scripting.lua_sandbox``, which rebuilds Redis's script environment and returns the
-entry points used here (run a script, compile, load a library).
+(``lua/sandbox.lua``, see ``node.scripting.lua_sources``), which rebuilds Redis's script
+environment and returns the entry points used here (run a script, compile, load a library).
 
 A script runs inside one command execution, which is what makes it atomic. While it runs,
 ``ScriptingState.running`` holds its ``RunContext`` (Redis's ``scriptRunCtx``): the Lua side
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lupa import lua51
@@ -37,14 +36,12 @@ from node.hooks import CALL_NESTED, CALL_SCRIPT
 from node.invoke import handler_failed, invoke
 from node.protocol.errors import RespError
 from node.protocol.resp import Raw, encode
-from node.scripting import libs
-from node.scripting.lua_libs import CJSON, CMSGPACK
-from node.scripting.lua_sandbox import SANDBOX
+from node.scripting import libs, lua_sources
+from node.scripting.model import SCRIPT_FLAGS, RunContext, valid_name
 from node.state import REDIS_VERSION, Shutdown
 
 if TYPE_CHECKING:
     from node.scripting.state import ScriptingState
-    from node.session import Session
 
 log = logging.getLogger("rcsim.node")
 
@@ -65,24 +62,6 @@ MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
 def _version_num(version: str) -> int:
     major, minor, patch = (int(part) for part in version.split("."))
     return (major << 16) | (minor << 8) | patch
-
-
-@dataclass(slots=True)
-class RunContext:
-    """One script execution (Redis's ``scriptRunCtx``)."""
-
-    caller: Session
-    script_session: Session
-    name: str  # the SHA (EVAL) or the function name (FCALL), shown in errors
-    is_eval: bool
-    read_only: bool
-    start_ns: int
-    threshold_ms: int
-    argv: list[bytes] = field(default_factory=list)
-    timed_out: bool = False
-    killed: bool = False
-    write_dirty: bool = False
-    shutdown: bool = False
 
 
 class LuaEngine:
@@ -124,11 +103,11 @@ class LuaEngine:
                         "decode_number": libs.msgpack_decode_number,
                     }
                 ),
-                "build_cjson": _compile(loadstring, CJSON),
-                "build_cmsgpack": _compile(loadstring, CMSGPACK),
+                "build_cjson": _compile(loadstring, lua_sources.cjson()),
+                "build_cmsgpack": _compile(loadstring, lua_sources.cmsgpack()),
             }
         )
-        sandbox = _compile(loadstring, SANDBOX)
+        sandbox = _compile(loadstring, lua_sources.sandbox())
         self.api = sandbox(bridge, mode.encode())
         self._run = self.api[b"run_eval" if mode == "eval" else b"run_function"]
         self._compile = self.api[b"compile"]
@@ -204,8 +183,6 @@ class LuaEngine:
     def _register_function(self, name: bytes, description: bytes | None, *flags: bytes):
         """``functionLibCreateFunction``: validate one ``redis.register_function`` call; the
         Lua side keeps the callback. Returns an error message or None."""
-        from node.scripting.functions import SCRIPT_FLAGS, valid_name
-
         loading = self.loading
         if loading is None:
             return b"redis.register_function can only be called on FUNCTION LOAD command"

@@ -12,26 +12,22 @@ RDB string, then the RDB version and a CRC-64, so payloads move between rcsim an
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from node import rdb
 from node.protocol.errors import RespError
 from node.protocol.resp import split_inline_args
-from node.scripting.state import Function, Library, ScriptingState
+from node.scripting.model import Function, Library, valid_name
 
-# Redis's scripts_flags_def, in its order (FUNCTION LIST shows flags in this order).
-SCRIPT_FLAGS = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster", b"allow-cross-slot-keys")
+if TYPE_CHECKING:
+    from node.scripting.state import ScriptingState
+
 RDB_OPCODE_FUNCTION = 246  # the 7.0 release candidates' format
 RDB_OPCODE_FUNCTION2 = 245
 BAD_NAME = (
     "ERR Library names can only contain letters, numbers, or underscores(_) and must be at "
     "least one character long"
 )
-
-
-def valid_name(name: bytes) -> bool:
-    """``functionsVerifyName``: letters, digits and underscores, at least one."""
-    return bool(name) and all(
-        48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c == 95 for c in name
-    )
 
 
 def parse_metadata(code: bytes) -> tuple[bytes, bytes, bytes]:

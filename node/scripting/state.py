@@ -8,12 +8,13 @@ node (see ``node.server.EpollClientLoop.process_events_while_busy``) when there 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from node import core
 from node.protocol.errors import BusyError, RespError
-from node.scripting.engine import LuaEngine, RunContext
+from node.scripting.engine import LuaEngine
 from node.scripting.libs import Rand48
+from node.scripting.model import Function, Library, RunContext, Script
 
 if TYPE_CHECKING:
     from node.session import Session
@@ -29,32 +30,6 @@ UNKILLABLE = (
     "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
     "NOSAVE command."
 )
-
-
-@dataclass(slots=True)
-class Script:
-    """A cached EVAL script: its compiled function, shebang flags and body."""
-
-    fn: object
-    flags: frozenset[str]
-    compat: bool  # no shebang: Redis's SCRIPT_FLAG_EVAL_COMPAT_MODE
-    body: bytes
-
-
-@dataclass(slots=True)
-class Function:
-    name: bytes
-    description: bytes | None
-    flags: list[str]
-    callback: object
-    library: Library
-
-
-@dataclass(slots=True)
-class Library:
-    name: bytes
-    code: bytes
-    functions: dict[bytes, Function] = field(default_factory=dict)  # lowercase name -> function
 
 
 class ScriptingState:
@@ -158,8 +133,6 @@ class ScriptingState:
         (unknown command, arity, NOAUTH) first, then ``-BUSY`` for every command without the
         ``allow_busy`` flag (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE, MULTI...). SHUTDOWN
         without NOSAVE is refused too, as ``shutdownCommand`` does while a script runs."""
-        from node import core
-
         command, error = core.lookup(session, argv)
         if error is not None or (not session.authenticated and not command.no_auth):  # type: ignore[union-attr]
             return core.execute(session, argv)

@@ -14,8 +14,8 @@ from node.protocol.errors import CrossSlotError, RespError, help_reply
 from node.protocol.keyslot import key_slot
 from node.protocol.resp import OK, Map, SetReply, SimpleString, parse_long_long, split_inline_args
 from node.scripting import functions as fn_lib
-from node.scripting.engine import RunContext
-from node.scripting.state import Script, ScriptingState, scripting
+from node.scripting.model import SCRIPT_FLAGS, Function, RunContext, Script
+from node.scripting.state import ScriptingState, scripting
 from node.session import Session
 
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
@@ -158,7 +158,7 @@ def parse_shebang(body: bytes) -> tuple[frozenset[bytes], bool, bytes]:
             raise RespError("ERR Unknown lua shebang option: " + _text(_cstr(part)))
         value = part[6:]
         for flag in value.split(b",") if value else ():
-            if flag not in fn_lib.SCRIPT_FLAGS:
+            if flag not in SCRIPT_FLAGS:
                 raise RespError("ERR Unexpected flag in script shebang: " + _text(_cstr(flag)))
             flags.add(flag)
     return frozenset(flags), False, body[end:]
@@ -328,8 +328,8 @@ def function_list_command(ctx: Session, argv: list[bytes]) -> object:
     return reply
 
 
-def _function_info(function: fn_lib.Function) -> Map:
-    flags = [f for f in fn_lib.SCRIPT_FLAGS if f in function.flags]
+def _function_info(function: Function) -> Map:
+    flags = [f for f in SCRIPT_FLAGS if f in function.flags]
     return Map(
         [
             (b"name", function.name),

@@ -1,25 +1,4 @@
-"""The Lua half of the scripting engine: Redis's script environment, rebuilt on stock Lua 5.1.
 
-Redis 7 patches its Lua with read-only tables and locks the global table and every library table
-reachable from it. Stock Lua (what lupa bundles) has no such flag, so the sandbox below gets the
-same observable behaviour from proxies: every protected table is an empty proxy whose metatable
-reads through to the real table and refuses writes ("Attempt to modify a readonly table"), the
-global table answers a missing name with "Script attempted to access nonexistent global variable
-'x'", and ``rawget``/``rawset``/``next``/``pairs``/``setmetatable`` see through (or refuse) the
-proxies. The few raw writes that could still reach a proxy (``table.insert(_G, x)``) are wiped
-after every run, so nothing a script does survives it, which is the point of Redis's lock.
-
-Everything a script may not reach (``debug``, the real tables, the Python bridge) stays in the
-locals of this chunk. Frames of this chunk are named ``=[rcsim]``; the error handler skips them
-when it reports where an error happened, because in Redis the same shims are C functions.
-
-The chunk returns a table of entry points for ``node.scripting.engine``: run a script, compile
-one, load a function library, and the conversions between Lua values and RESP (Redis's
-``luaReplyToRedisReply`` and ``redisProtocolToLuaType``), which are done here in Lua because
-they must follow Lua's own table iteration order and raw accesses.
-"""
-
-SANDBOX = r"""
 local py, mode = ...
 local type, tostring, tonumber, error, select, unpack = type, tostring, tonumber, error, select, unpack
 local next, rawget, rawset, rawequal = next, rawget, rawset, rawequal
@@ -942,4 +921,3 @@ end
 
 
 return api
-"""
