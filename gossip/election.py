@@ -31,9 +31,10 @@ The master side (votes) is ``gossip.vote``; CLUSTER FAILOVER is ``gossip.manual_
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from gossip.messages import FailoverAuthRequest, MessageFlag, MessageType, NodeFlag
+from gossip.messages import FailoverAuthRequest, Header, MessageFlag, MessageType, NodeFlag
 from gossip.outbox import FailoverEvent
 from gossip.ping import broadcast, broadcast_pong, build_header, send_ping
 
@@ -173,9 +174,7 @@ def _request_votes(st: ClusterTable) -> None:
     st.mark_update_state()
 
 
-def _with_mflags(header, flags: MessageFlag):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+def _with_mflags(header: Header, flags: MessageFlag) -> Header:
     return replace(header, mflags=header.mflags | flags)
 
 
