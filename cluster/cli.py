@@ -1,10 +1,16 @@
-"""The ``rcsim`` command line."""
+"""The ``rcsim`` command line: the ``main`` group, the node and cluster lifecycle commands
+(node, up, down, status, check), and the commands of ``cluster.cli_ops`` (kill, restart,
+failover, drill) and ``cluster.cli_reshard`` (reshard, rebalance, add-node, del-node, fix,
+migrate-slot), added from their ``COMMANDS``."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+
+from cluster import cli_ops, cli_reshard
+from cluster.cli_options import run_dir_option
 
 
 @click.group()
@@ -23,17 +29,6 @@ def node(args: tuple[str, ...]) -> None:
     sys.exit(node_main(list(args)))
 
 
-def _run_dir_option(f):  # type: ignore[no-untyped-def]
-    return click.option(
-        "--dir",
-        "run_dir",
-        default=".rcsim",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Run directory: one sub-directory (nodes.conf, log, pid file) per node.",
-    )(f)
-
-
 @main.command()
 @click.option("--masters", default=3, show_default=True, type=click.IntRange(1, 100))
 @click.option(
@@ -44,7 +39,7 @@ def _run_dir_option(f):  # type: ignore[no-untyped-def]
     help="Replicas per master (attached with CLUSTER REPLICATE, as redis-cli --cluster create).",
 )
 @click.option("--port", default=7000, show_default=True, type=click.IntRange(1, 55535))
-@_run_dir_option
+@run_dir_option
 @click.option("--node-timeout", default=2000, show_default=True, type=click.IntRange(1))
 @click.option(
     "--wait", default=30.0, show_default=True, help="Seconds to wait for cluster_state:ok."
@@ -69,7 +64,7 @@ def up(
 
 
 @main.command()
-@_run_dir_option
+@run_dir_option
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds before SIGKILL.")
 def down(run_dir: str, timeout: float) -> None:
     """Stop every node of the run directory (SIGTERM, then SIGKILL after --timeout)."""
@@ -103,7 +98,7 @@ def _views(run_dir: str) -> tuple[list, list[int]]:
 
 
 @main.command()
-@_run_dir_option
+@run_dir_option
 def status(run_dir: str) -> None:
     """Each node's id, address, role, slots, keys, epochs and links; whether all agree."""
     from cluster.report import status_lines
@@ -116,7 +111,7 @@ def status(run_dir: str) -> None:
 
 
 @main.command()
-@_run_dir_option
+@run_dir_option
 def check(run_dir: str) -> None:
     """Slot coverage and agreement, like ``redis-cli --cluster check``."""
     from cluster.report import check as check_cluster
@@ -128,5 +123,6 @@ def check(run_dir: str) -> None:
     sys.exit(0 if ok and not unreachable else 1)
 
 
-import cluster.cli_ops  # noqa: E402, F401  (kill/restart/failover/drill)
-from cluster import cli_reshard  # noqa: E402, F401  (reshard/rebalance/add-node/del-node/fix/migrate-slot)
+# Subcommands defined in their own modules; they never import this one.
+for _command in (*cli_ops.COMMANDS, *cli_reshard.COMMANDS):
+    main.add_command(_command)

@@ -1,5 +1,5 @@
 """``rcsim kill | restart | failover | drill``: break a running cluster on purpose and watch it
-heal. Registered on ``cluster.cli.main`` by importing this module.
+heal. ``cluster.cli`` adds ``COMMANDS`` to its ``main`` group.
 
 ``<node>`` is a port (``7001``), an address (``127.0.0.1:7001``) or a node-id prefix (resolved
 through a running node's CLUSTER NODES, so a dead node's id works too).
@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from cluster import supervisor
-from cluster.cli import _run_dir_option, main
+from cluster.cli_options import run_dir_option
 from cluster.respclient import ReplyError, RespClient
 from cluster.topology import NodeLine, parse_nodes, resolve_node
 
@@ -52,9 +52,9 @@ def _cluster_lines(node_dirs) -> list[NodeLine]:  # type: ignore[no-untyped-def]
     return []
 
 
-@main.command()
+@click.command()
 @click.argument("node")
-@_run_dir_option
+@run_dir_option
 def kill(node: str, run_dir: str) -> None:
     """SIGKILL one node (a crash: it saves nothing and says goodbye to no one)."""
     nd = resolve(Path(run_dir), node)
@@ -64,9 +64,9 @@ def kill(node: str, run_dir: str) -> None:
     click.echo(f"port {nd.port}: killed (pid {pid})")
 
 
-@main.command()
+@click.command()
 @click.argument("node")
-@_run_dir_option
+@run_dir_option
 def restart(node: str, run_dir: str) -> None:
     """Start a stopped or killed node again: same port, directory and nodes.conf."""
     nd = resolve(Path(run_dir), node)
@@ -77,12 +77,12 @@ def restart(node: str, run_dir: str) -> None:
     click.echo(f"port {nd.port}: started (pid {pid})")
 
 
-@main.command()
+@click.command()
 @click.argument("node")
 @click.option("--force", is_flag=True, help="Do not wait for the master (it may be down).")
 @click.option("--takeover", is_flag=True, help="Do not even ask the masters for votes.")
 @click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for the switch.")
-@_run_dir_option
+@run_dir_option
 def failover(node: str, force: bool, takeover: bool, wait: float, run_dir: str) -> None:
     """CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica, then wait until it is a master."""
     if force and takeover:
@@ -107,7 +107,7 @@ def failover(node: str, force: bool, takeover: bool, wait: float, run_dir: str) 
     raise click.ClickException(f"port {nd.port} is not a master after {wait:.0f}s")
 
 
-@main.group()
+@click.group()
 def drill() -> None:
     """Failover drills that time detection, election and recovery."""
 
@@ -116,7 +116,7 @@ def drill() -> None:
 @click.option("--runs", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--shard", default="shard-0", show_default=True, help="Whose master to kill.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds allowed per step.")
-@_run_dir_option
+@run_dir_option
 def kill_master(runs: int, shard: str, timeout: float, run_dir: str) -> None:
     """SIGKILL a shard's master, time detect / elect / recover, restart it as a replica;
     print each run and the medians."""
@@ -126,3 +126,6 @@ def kill_master(runs: int, shard: str, timeout: float, run_dir: str) -> None:
         kill_master_drill(Path(run_dir), runs, shard, timeout, click.echo)
     except (RuntimeError, TimeoutError, OSError) as error:
         raise click.ClickException(str(error))
+
+
+COMMANDS: tuple[click.Command, ...] = (kill, restart, failover, drill)

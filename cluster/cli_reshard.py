@@ -4,7 +4,8 @@ Each command finds the cluster through ``--cluster HOST:PORT`` (any node; real R
 too) or, by default, the first running node of the run directory (``--dir``). ``<node>`` is a
 port, an address or a node-id prefix. Reshard and rebalance print their plan first;
 ``--dry-run`` stops there. Interrupted (Ctrl-C, a killed node), they leave at most one slot
-open, which ``rcsim check`` reports and ``rcsim fix`` repairs.
+open, which ``rcsim check`` reports and ``rcsim fix`` repairs. ``cluster.cli`` adds
+``COMMANDS`` to its ``main`` group.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import click
 
-from cluster.cli import main
 from cluster.manager import AdminError, Cluster
 from cluster.migration import DEFAULT_PIPELINE, DEFAULT_TIMEOUT_MS, MoveOptions
 from cluster.progress import Progress
@@ -113,7 +113,7 @@ def _split(values: Sequence[str]) -> list[str]:
     return [v for item in values for v in item.split(",") if v]
 
 
-@main.command()
+@click.command()
 @_target_options
 @_move_options
 @click.option("--from", "from_nodes", multiple=True, help="Source node(s), or 'all' (default).")
@@ -170,7 +170,7 @@ def _parse_weights(cluster: Cluster, items: Sequence[str]) -> dict[str, float]:
         raise click.ClickException(str(error))
 
 
-@main.command()
+@click.command()
 @_target_options
 @_move_options
 @click.option("--weight", "weights", multiple=True, metavar="NODE=W", help="A master's weight.")
@@ -221,7 +221,7 @@ def rebalance(
         _run_moves(cluster, plan.moves, opts, quiet)
 
 
-@main.command("add-node")
+@click.command("add-node")
 @_target_options
 @click.argument("new_node", metavar="HOST:PORT")
 @click.option("--replica-of", help="Make the new node a replica of this master.")
@@ -239,7 +239,7 @@ def add_node(
             raise click.ClickException(str(error))
 
 
-@main.command("del-node")
+@click.command("del-node")
 @_target_options
 @click.argument("node_spec", metavar="NODE")
 def del_node(cluster_addr: str | None, run_dir: str, node_spec: str) -> None:
@@ -253,7 +253,7 @@ def del_node(cluster_addr: str | None, run_dir: str, node_spec: str) -> None:
             raise click.ClickException(str(error))
 
 
-@main.command()
+@click.command()
 @_target_options
 @click.option("--seed", type=int, help="Seed for picking owners of keyless uncovered slots.")
 def fix(cluster_addr: str | None, run_dir: str, seed: int | None) -> None:
@@ -273,7 +273,7 @@ def fix(cluster_addr: str | None, run_dir: str, seed: int | None) -> None:
     click.echo("[OK] fix done")
 
 
-@main.command("migrate-slot")
+@click.command("migrate-slot")
 @_target_options
 @_move_options
 @click.argument("slot", type=click.IntRange(0, 16383))
@@ -315,3 +315,6 @@ def migrate_slot(
         f"slot {state.slot} {state.source} -> {state.target}: {state.state}, "
         f"{state.keys_moved} keys moved, {state.keys_left} left on the source"
     )
+
+
+COMMANDS: tuple[click.Command, ...] = (reshard, rebalance, add_node, del_node, fix, migrate_slot)

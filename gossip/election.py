@@ -31,10 +31,10 @@ The master side (votes) is ``gossip.vote``; CLUSTER FAILOVER is ``gossip.manual_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from gossip.messages import FailoverAuthRequest, MessageFlag, MessageType, NodeFlag
+from gossip.messages import FailoverAuthRequest, Header, MessageFlag, MessageType, NodeFlag
 from gossip.outbox import FailoverEvent
 from gossip.ping import broadcast, broadcast_pong, build_header, send_ping
 
@@ -45,24 +45,6 @@ ELECTION_BASE_DELAY_MS = 500
 ELECTION_RANDOM_DELAY_MS = 500
 RANK_DELAY_MS = 1000
 AUTH_TIMEOUT_MIN_MS = 2000
-
-
-@dataclass(slots=True)
-class FailoverState:
-    """Redis's clusterState failover_auth_* and mf_* fields (one node's own attempt)."""
-
-    auth_time_ms: int = 0  # when the request goes out (or went out); 0: never tried
-    auth_count: int = 0  # ACKs received for this attempt
-    auth_sent: bool = False
-    auth_rank: int = 0
-    auth_epoch: int = 0  # the election epoch of the request
-    cant_failover_reason: str = ""
-    # Manual failover (both sides): deadline, replica ready, the replica a master paused for,
-    # and the offset a paused master announced (-1: not yet).
-    mf_end_ms: int = 0
-    mf_can_start: bool = False
-    mf_replica: str | None = None
-    mf_master_offset: int = -1
 
 
 def auth_timeout_ms(st: ClusterTable) -> int:
@@ -192,9 +174,7 @@ def _request_votes(st: ClusterTable) -> None:
     st.mark_update_state()
 
 
-def _with_mflags(header, flags: MessageFlag):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+def _with_mflags(header: Header, flags: MessageFlag) -> Header:
     return replace(header, mflags=header.mflags | flags)
 
 

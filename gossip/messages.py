@@ -224,19 +224,17 @@ Message = (
     | Module
 )
 
-MESSAGE_CLASSES: dict[MessageType, type] = {
-    cls.TYPE: cls
-    for cls in (
-        Ping,
-        Pong,
-        Meet,
-        Fail,
-        Publish,
-        PublishShard,
-        FailoverAuthRequest,
-        FailoverAuthAck,
-        Update,
-        MfStart,
-        Module,
-    )
-}
+_MESSAGE_CLASS_LIST: tuple[type[Message], ...] = (
+    Ping,
+    Pong,
+    Meet,
+    Fail,
+    Publish,
+    PublishShard,
+    FailoverAuthRequest,
+    FailoverAuthAck,
+    Update,
+    MfStart,
+    Module,
+)
+MESSAGE_CLASSES: dict[MessageType, type[Message]] = {cls.TYPE: cls for cls in _MESSAGE_CLASS_LIST}

@@ -161,9 +161,9 @@ def _parse_slot_field(st: ClusterState, node: ClusterNode, field: str, now_ms: i
     if field.startswith("["):
         body = field[1:-1] if field.endswith("]") else ""
         for arrow, table in (("->-", st.migrating_to), ("-<-", st.importing_from)):
-            slot, sep, other = body.partition(arrow)
+            slot_text, sep, other = body.partition(arrow)
             if sep:
-                table[_slot(slot)] = _get_or_create(st, other, now_ms).node_id
+                table[_slot(slot_text)] = _get_or_create(st, other, now_ms).node_id
                 return
         raise NodesConfError(f"bad migration entry: {field!r}")
     start, _, end = field.partition("-")

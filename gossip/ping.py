@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     from gossip.table import ClusterTable
 
 _NOT_GOSSIPED = NodeFlag.HANDSHAKE | NodeFlag.NOADDR
-_PING_CLASSES = {MessageType.PING: Ping, MessageType.PONG: Pong, MessageType.MEET: Meet}
+_PING_CLASSES: dict[MessageType, type[Ping | Pong | Meet]] = {
+    MessageType.PING: Ping,
+    MessageType.PONG: Pong,
+    MessageType.MEET: Meet,
+}
 
 
 def build_header(st: ClusterTable) -> Header:

@@ -14,7 +14,8 @@ After each call the driver takes ``drain()``: effects to carry out (``Send``, ``
 ``gossip.outbox``. The rules live in small modules named after their job: ``receive`` (one
 message), ``cron`` (the tick), ``failure`` (PFAIL/FAIL), ``epochs`` (slot ownership and
 config epochs), ``health`` (ok/fail), ``ping`` (what we send), ``admin`` (commands), all on top
-of ``table.ClusterTable``'s primitives. Randomness comes only from the ``rng`` passed in, so a
+of ``table.ClusterTable``'s primitives; ``before_sleep`` does the work they defer, once, at the
+end of every public call. Randomness comes only from the ``rng`` passed in, so a
 seed replays a run; no module-level mutable state, so many nodes can share one process.
 
 Queries the node needs for routing and replies are plain attributes and small methods:
@@ -33,7 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from gossip import admin, cron, receive
+from gossip import admin, cron, manual_failover, receive
+from gossip.before_sleep import cluster_before_sleep
 from gossip.config import GossipConfig
 from gossip.messages import Message, MessageType, NodeFlag
 from gossip.node import ClusterNode
@@ -71,7 +73,7 @@ class ClusterState(ClusterTable):
             if old_ping_sent:
                 node.ping_sent_ms = old_ping_sent
             node.flags &= ~NodeFlag.MEET
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def on_link_closed(self, link_id: int, now_ms: int) -> None:
         """A link failed to connect or dropped (unknown ids are ignored). The next tick opens a
@@ -82,11 +84,11 @@ class ClusterState(ClusterTable):
             node = self.lookup(link.node_id)
             if node is not None and node.ping_sent_ms == 0:
                 node.ping_sent_ms = now_ms
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def on_message(self, link_id: int, message: Message, now_ms: int) -> None:
         receive.process_message(self, link_id, message, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def on_tick(self, now_ms: int) -> None:
         due = self._election_wake_ms()
@@ -97,7 +99,7 @@ class ClusterState(ClusterTable):
             self.todo_handle_failover = True
         else:
             cron.cluster_cron(self, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def next_deadline_ms(self) -> int:
         """When ``on_tick`` is due next (unix ms): the next 100 ms cron tick, or earlier when a
@@ -123,43 +125,43 @@ class ClusterState(ClusterTable):
         self.apply_config(config)
         self.mark_update_state()
         self.mark_save()
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     # ----------------------------------------------------------------------- commands
 
     def meet(self, ip: str, port: int, cport: int, now_ms: int) -> None:
         """CLUSTER MEET: raises "Invalid node address specified" for a bad ip or port."""
         admin.meet(self, ip, port, cport, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def add_slots(self, slots: Iterable[SlotArg], now_ms: int) -> None:
         """CLUSTER ADDSLOTS: slots as ints or raw argv (parsed with Redis's rules)."""
         admin.assign_slots(self, slots, delete=False)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def del_slots(self, slots: Iterable[SlotArg], now_ms: int) -> None:
         admin.assign_slots(self, slots, delete=True)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def add_slot_ranges(self, pairs: Iterable[tuple[SlotArg, SlotArg]], now_ms: int) -> None:
         """CLUSTER ADDSLOTSRANGE: (start, end) pairs, checked pair by pair like Redis."""
         admin.assign_slot_ranges(self, pairs, delete=False)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def del_slot_ranges(self, pairs: Iterable[tuple[SlotArg, SlotArg]], now_ms: int) -> None:
         admin.assign_slot_ranges(self, pairs, delete=True)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def flush_slots(self, db_empty: bool, now_ms: int) -> None:
         admin.flush_slots(self, db_empty)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def setslot(
         self, args: Sequence[str | bytes], keys_in_slot: Callable[[int], int], now_ms: int
     ) -> None:
         """CLUSTER SETSLOT with its argv after the subcommand name (slot, action[, id])."""
         admin.setslot(self, args, keys_in_slot, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def set_slot_migrating(self, slot: SlotArg, node_id: str, now_ms: int) -> None:
         self.setslot([str(slot), "migrating", node_id], lambda _s: 0, now_ms)
@@ -176,42 +178,40 @@ class ClusterState(ClusterTable):
     def forget(self, node_id: str | bytes, now_ms: int) -> None:
         """CLUSTER FORGET: drop the node and ban it from gossip for 60 s."""
         admin.forget(self, node_id, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def reset(self, hard: bool, now_ms: int, db_empty: bool = True) -> None:
         admin.reset(self, hard, db_empty)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def set_config_epoch(self, epoch: int, now_ms: int) -> None:
         admin.set_config_epoch(self, epoch)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def bump_epoch(self, now_ms: int) -> tuple[str, int]:
         result = admin.bump_epoch(self)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
         return result
 
     def replicate(self, node_id: str | bytes, db_empty: bool, now_ms: int) -> None:
         """CLUSTER REPLICATE (state only: the replication link is another layer's job)."""
         admin.replicate(self, node_id, db_empty)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def save_config(self, now_ms: int) -> None:
         """CLUSTER SAVECONFIG: ask the driver to write and fsync nodes.conf now."""
         self.mark_save(fsync=True)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def publish(self, channel: bytes, message: bytes, now_ms: int, *, shard: bool = False) -> None:
         """Propagate a PUBLISH (or SPUBLISH with ``shard``) over the bus."""
         publish(self, channel, message, shard=shard)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def start_failover(self, mode: str, now_ms: int) -> None:
         """CLUSTER FAILOVER ["" | "force" | "takeover"]: raises Redis's refusals."""
-        from gossip import manual_failover
-
         manual_failover.start(self, mode, now_ms)
-        self.before_sleep(now_ms)
+        cluster_before_sleep(self, now_ms)
 
     def set_replication(self, offset: int, data_age_ms: int = 0) -> None:
         """Myself's replication offset (as master: produced; as replica: processed) and, for a

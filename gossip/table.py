@@ -12,17 +12,19 @@ API) subclasses it. Invariants kept here:
   master we do not know yet); deleting a master clears its replicas' ``master_id``;
 - ``node.link`` / ``node.inbound_link`` name live entries of ``links``.
 
-Work that Redis defers to ``clusterBeforeSleep`` (recompute the cluster state, save nodes.conf)
-is flagged with ``todo_*`` and done once by ``before_sleep`` at the end of every public call.
+Work that Redis defers to ``clusterBeforeSleep`` (an election or manual failover step, recompute
+the cluster state, save nodes.conf) is flagged here with ``todo_*`` and done once by
+``gossip.before_sleep`` at the end of every public call of ``ClusterState``. This module is the
+bottom of the rules: it imports no module that decides (election, health, manual failover...),
+those modules call these primitives.
 """
 
 from __future__ import annotations
 
 import random
 
-from gossip import health
 from gossip.config import GossipConfig
-from gossip.election import FailoverState
+from gossip.failover_state import FailoverState
 from gossip.messages import MESSAGE_TYPE_COUNT, Message, NodeFlag
 from gossip.node import ClusterNode, Link, random_node_id
 from gossip.outbox import (
@@ -128,23 +130,9 @@ class ClusterTable:
     def mark_update_state(self) -> None:
         self.todo_update_state = True
 
-    def before_sleep(self, now_ms: int) -> None:
-        """Deferred work at the end of a call, as clusterBeforeSleep."""
-        # A step may enable the next (offset reached -> election scheduled at once -> request
-        # sent): run them back to back, as Redis's clusterBeforeSleep would on the next loops.
-        for _ in range(3):
-            if not (self.todo_handle_manual_failover or self.todo_handle_failover):
-                break
-            from gossip import election, manual_failover
-
-            manual = self.todo_handle_manual_failover
-            self.todo_handle_manual_failover = self.todo_handle_failover = False
-            if self.myself.is_replica:
-                if manual:
-                    manual_failover.handle_manual_failover(self, now_ms)
-                election.handle_replica_failover(self, now_ms)
-        if self.todo_update_state:
-            health.update_cluster_state(self, now_ms)
+    def emit_deferred(self) -> None:
+        """Emit the ``SlotsChanged`` and ``SaveConfig`` that primitives flagged since the last
+        call, once each (the tail of clusterBeforeSleep, see ``gossip.before_sleep``)."""
         if self._slots_dirty:
             self._slots_dirty = False
             self.emit(SlotsChanged())

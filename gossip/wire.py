@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import struct
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgpack
@@ -107,7 +108,7 @@ def _body_fields(message: Message) -> list[Any]:
 
 def encode(message: Message) -> bytes:
     """One complete frame for ``message``."""
-    body = msgpack.packb(
+    body: bytes = msgpack.packb(
         [int(message.TYPE), _header_fields(message.header), *_body_fields(message)],
         use_bin_type=True,
     )
@@ -177,7 +178,7 @@ def _hostname(value: object) -> str:
 def _node_flags(value: object, what: str) -> NodeFlag:
     if type(value) is not int or value < 0 or value & ~int(ALL_NODE_FLAGS):
         raise _fail(what)
-    return _NODE_FLAGS[value]  # type: ignore[index]
+    return _NODE_FLAGS[value]
 
 
 # Every NodeFlag value (10 bits), built once: ``NodeFlag(value)`` goes through enum machinery
@@ -235,7 +236,8 @@ def _decode_gossip(value: object) -> tuple[GossipEntry, ...]:
 
 
 # type -> (number of body fields, builder from (header, fields))
-_BODY_DECODERS: dict[MessageType, tuple[int, Any]] = {
+_BodyBuilder = Callable[[Header, Sequence[Any]], Message]
+_BODY_DECODERS: dict[MessageType, tuple[int, _BodyBuilder]] = {
     MessageType.PING: (1, lambda h, b: Ping(h, _decode_gossip(b[0]))),
     MessageType.PONG: (1, lambda h, b: Pong(h, _decode_gossip(b[0]))),
     MessageType.MEET: (1, lambda h, b: Meet(h, _decode_gossip(b[0]))),
@@ -285,7 +287,7 @@ def decode_body(body: bytes) -> Message:
     count, build = _BODY_DECODERS[mtype]
     if len(fields) != 2 + count:
         raise _fail("message body")
-    return build(_decode_header(fields[1]), fields[2:])  # type: ignore[no-any-return]
+    return build(_decode_header(fields[1]), fields[2:])
 
 
 class FrameDecoder:
