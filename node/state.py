@@ -115,8 +115,9 @@ class NodeState:
         self.tcp_port = config.get_int("port")
         # DEBUG SET-ACTIVE-EXPIRE 0 stops the active expiry cycle (lookups still expire keys).
         self.active_expire_enabled = True
-        # OS facts for INFO and config-file I/O for CONFIG REWRITE (tests inject Host.fixed()).
-        self.host = Host.real()
+        # OS facts for INFO and config-file I/O for CONFIG REWRITE: constants until the driver
+        # installs its runtime's host (node.runtime.host.real_host for a process).
+        self.host = Host.fixed()
         # Replication (node.replication): role, ids, offsets, backlog, replicas. The hot path
         # reads three plain attributes kept current by node.replication.refresh_flags:
         # ``repl_gate`` (commands take the general path: a replica, or min-replicas-to-write

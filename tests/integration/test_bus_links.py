@@ -12,9 +12,9 @@ from pathlib import Path
 
 import trio
 
-from node.bus import BusDriver
 from node.cluster_node import NodeCluster
 from node.config import Config
+from node.drivers.bus import BusDriver
 from node.runtime import Runtime, TcpTransport
 from node.state import NodeState
 
@@ -33,8 +33,9 @@ async def test_outbound_bus_link_keeps_nagle_on(tmp_path: Path) -> None:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
     transport = RecordingTransport()
-    runtime = Runtime(transport=transport)
-    now = runtime.wall_ms()  # the driver ticks on the wall clock: a handshake must be recent
+    runtime = Runtime.real()
+    runtime.transport = transport
+    now = runtime.clock.wall_ms()  # the driver ticks on the wall clock: a handshake must be recent
     node = NodeState(config, rng=random.Random(1), now_ms=now)
     glue = NodeCluster.create(config, 7000, node.rng, now)
     node.cluster_node, node.cluster = glue, glue.state
