@@ -17,9 +17,9 @@ import trio
 
 from node.assembly import new_node
 from node.config import Config, ConfigError
-from node.host import Host
+from node.drivers.client_server import ClientServer
 from node.runtime import Runtime
-from node.server import ClientServer
+from node.runtime.transport import listener_port
 from node.state import NodeState
 
 log = logging.getLogger("rcsim.node")
@@ -90,25 +90,27 @@ def parse_args(argv: list[str]) -> Config:
 
 async def open_node(config: Config, runtime: Runtime, task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Bind, report the bound ports through ``task_status``, and serve until cancelled or SHUTDOWN."""
+    clock = runtime.clock
     node = new_node(
         config,
         rng=runtime.rng,
-        host=Host.real(),
-        monotonic_ns=runtime.monotonic_ns,
-        now_ms=runtime.wall_ms(),
+        host=runtime.host,
+        monotonic_ns=clock.monotonic_ns,
+        now_ms=clock.wall_ms(),
     )
     listeners = []
     port = config.get_int("port")
     for host in config.get("bind").split():
         listeners.extend(await runtime.transport.listen(host.lstrip("-"), port))
         if port == 0:
-            port = listeners[0].socket.getsockname()[1]
+            port = listener_port(listeners[0])
     node.tcp_port = port
     config.values["port"] = str(port)
     server = ClientServer(node, runtime)
-    from node.migrate_link import BlockingMigrateTransport, close_idle_loop
+    from node.drivers.migrate_link import BlockingMigrateTransport, close_idle_loop
 
-    node.migrate_transport = BlockingMigrateTransport(node.rng)  # MIGRATE's cached links
+    # MIGRATE's cached links
+    node.migrate_transport = BlockingMigrateTransport(runtime.rng, clock.monotonic)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(close_idle_loop, node.migrate_transport)
         if node.cluster_enabled:
@@ -136,16 +138,16 @@ async def _start_cluster_bus(
     node: NodeState, runtime: Runtime, task_status=trio.TASK_STATUS_IGNORED
 ) -> None:
     """Cluster mode only: load (or create) nodes.conf, bind the bus port on the client port's
-    addresses and run the bus driver (``node.bus``) until cancelled."""
+    addresses and run the bus driver (``node.drivers.bus``) until cancelled."""
     from gossip import NodesConfError
-    from node.bus import BusDriver
     from node.cluster_glue import ClusterGlue, bus_port
+    from node.drivers.bus import BusDriver
 
     config = node.config
     path = Path(config.get("cluster-config-file"))
-    text = path.read_text() if path.exists() else None
+    text = runtime.storage.read_text(path)
     try:
-        glue = ClusterGlue.create(config, node.tcp_port, node.rng, runtime.wall_ms(), text)
+        glue = ClusterGlue.create(config, node.tcp_port, runtime.rng, runtime.clock.wall_ms(), text)
     except NodesConfError:
         log.warning("Unrecoverable error: corrupted cluster config file.")  # as clusterLoadConfig
         raise

@@ -2,15 +2,17 @@
 
 Theory of operation
 -------------------
-``feed(data)`` parses ``data`` into requests, runs each through ``core.execute`` and returns all
-the reply bytes of that read, joined, so the driver sends them with one write (Redis's batching
-of replies per read). It never awaits: drivers own sockets, timers and waiting.
+``feed(data, now_ms)`` parses ``data`` into requests, runs each through ``core.execute`` and
+returns all the reply bytes of that read, joined, so the driver sends them with one write (Redis's
+batching of replies per read). It never awaits or reads a clock: drivers own sockets, timers and
+waiting, and pass the time of the read in. It is the only parser of client input: a driver
+serving clients while a script is busy feeds them here too (``busy``).
 
 Three things hold a connection, each kept here as state the driver can poll:
 
 * **CLIENT PAUSE.** While ``node.paused_until_ms`` is in the future, a request the pause covers
   (every request for ALL, writes for WRITE) and everything after it stay in ``pending``;
-  ``resume()`` runs them once the pause is over.
+  ``resume(now_ms)`` runs them once the pause is over.
 * **Closing.** ``close_after_flush`` is set by QUIT, a protocol error (after its error reply) and
   CLIENT KILL; the driver closes the socket once the output is written.
 * **Blocking commands.** A handler that returns ``Block`` parks the connection (``blocked``):
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from node import core, replication
 from node.blocking import Block
@@ -64,9 +67,23 @@ class ClientConnection:
         self.close_after_flush = False
         self.blocked = False  # waiting in a blocking command (node.blocking has the details)
 
-    def feed(self, data: bytes) -> bytes:
-        """Run every complete request in ``data``; return the replies to send (maybe b"")."""
+    def feed(
+        self,
+        data: bytes,
+        now_ms: int,
+        busy: Callable[[Session, list[bytes]], object] | None = None,
+    ) -> bytes:
+        """Run every complete request in ``data``, read at ``now_ms``; return the replies to
+        send (maybe b"").
+
+        The time enters the node here (Redis's updateCachedTime before processing a read):
+        the node's cached ``now_ms`` and the client's last interaction. ``busy`` is
+        ``ScriptingState.execute_while_busy`` while a script runs past its time limit (Redis's
+        processEventsWhileBlocked): each request gets its answer from it (``-BUSY`` mostly),
+        and a client whose earlier requests wait keeps waiting."""
         session = self.session
+        self.node.now_ms = now_ms
+        session.last_interaction_ms = now_ms
         parser = self.parser
         parser.auth_pending = session.parser_auth_pending
         protocol_error = None
@@ -78,7 +95,12 @@ class ClientConnection:
             log.warning("closing client %s that reached max query buffer length", session.addr)
             self.close_after_flush = True
             return b""
-        if self.pending or self.blocked or self.node.paused_until_ms:
+        if busy is not None:
+            if self.pending or self.blocked:  # they wait behind the client's earlier requests
+                self.pending.extend(requests)
+                return b""
+            out = self._run_while_busy(requests, busy)
+        elif self.pending or self.blocked or self.node.paused_until_ms:
             self.pending.extend(requests)
             out = self._run_pending()
         else:
@@ -90,6 +112,24 @@ class ClientConnection:
             out += protocol_error.reply
             self.close_after_flush = True
         return out
+
+    def _run_while_busy(
+        self, requests: list[list[bytes]], busy: Callable[[Session, list[bytes]], object]
+    ) -> bytes:
+        """``requests`` answered by ``busy`` while a script keeps the node busy."""
+        session = self.session
+        out = []
+        for argv in requests:
+            reply = busy(session, argv)
+            if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
+                if session.reply_skip:
+                    session.reply_skip -= 1
+            else:
+                out.append(encode(reply, session.resp3))
+            if session.close_after_reply or session.killed:
+                self.close_after_flush = True
+                break
+        return b"".join(out)
 
     def _run(self, requests: list[list[bytes]]) -> bytes:
         """Execute ``requests`` in order and return their encoded replies.
@@ -165,9 +205,12 @@ class ClientConnection:
     def waiting_for_pause(self) -> bool:
         return bool(self.pending)
 
-    def resume(self) -> bytes:
-        """Run requests held by CLIENT PAUSE, as far as the pause now allows."""
-        return self._run_pending() if self.pending else b""
+    def resume(self, now_ms: int) -> bytes:
+        """Run requests held by CLIENT PAUSE at ``now_ms``, as far as the pause now allows."""
+        if not self.pending:
+            return b""
+        self.node.now_ms = now_ms
+        return self._run_pending()
 
     def _park_rest(self, requests: list[list[bytes]], argv: list[bytes], block: Block) -> None:
         """Park on ``argv``'s block: the rest of this read waits behind the blocked command."""
@@ -180,7 +223,9 @@ class ClientConnection:
                 break
 
     def unblock(self, reply: object) -> bytes:
-        """The blocked command got its answer: its reply, then the requests that waited."""
+        """The blocked command got its answer: its reply, then the requests that waited (run
+        at the node's current time: the driver calls this from a read or a tick, which set
+        it)."""
         self.blocked = False
         session = self.session
         if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
@@ -189,7 +234,7 @@ class ClientConnection:
             out = b""
         else:
             out = encode(reply, session.resp3)
-        return out + self.resume()
+        return out + (self._run_pending() if self.pending else b"")
 
     def _run_pending(self) -> bytes:
         node = self.node

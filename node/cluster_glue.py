@@ -7,7 +7,7 @@ state: it builds the core's config from the node's directives, and turns the cor
 node actions. Events that only concern the node's data (``DeleteKeysInSlots``, ``FlushAllData``,
 ``PublishReceived``) are applied here, to the node; effects that need sockets or the disk
 (``Send``, ``Connect``, ``Disconnect``, ``SaveConfig``) are returned to the driver
-(``node.bus.BusDriver``), which is the only place doing I/O.
+(``node.drivers.bus.BusDriver``), which is the only place doing I/O.
 
 CLUSTER subcommand handlers call the core's methods with ``node.now_ms`` and then ``poke()``,
 which tells the driver that the outbox has work (a plain callback: no awaiting here).
@@ -197,10 +197,15 @@ class ClusterGlue:
             self.state.set_config(new, node.now_ms)
             self.poke()
 
-    def feed_replication(self, node: NodeState, tick: bool = False) -> None:
+    def feed_replication(
+        self, node: NodeState, tick: bool = False, now_ms: int | None = None
+    ) -> None:
         """Give the core the node's replication offset and data age (before every input);
         on ticks also make sure a replica in the cluster's view replicates (clusterCron's
-        replicationSetMaster when ``masterhost`` is unset)."""
+        replicationSetMaster when ``masterhost`` is unset). ``now_ms``: the time of the bus
+        input that follows, which becomes the node's (Redis's updateCachedTime)."""
+        if now_ms is not None:
+            node.now_ms = now_ms
         repl = getattr(node, "repl", None)
         if repl is None:
             return

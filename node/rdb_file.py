@@ -159,8 +159,13 @@ def load_rdb(node: NodeState, data: bytes, skip_expired: bool | None = None) -> 
     load_rdb_info(node, data, skip_expired)
 
 
-def load_rdb_info(node: NodeState, data: bytes, skip_expired: bool | None = None) -> RdbInfo:
-    """``load_rdb`` that also returns the file's AUX fields and counts."""
+def load_rdb_info(
+    node: NodeState, data: bytes, skip_expired: bool | None = None, now_ms: int | None = None
+) -> RdbInfo:
+    """``load_rdb`` that also returns the file's AUX fields and counts. ``now_ms``: the time
+    of the load, which becomes the node's (a replica's link passes the time the file came)."""
+    if now_ms is not None:
+        node.now_ms = now_ms
     if skip_expired is None:
         repl = getattr(node, "repl", None)
         skip_expired = repl is None or getattr(repl, "role", "master") == "master"

@@ -322,9 +322,12 @@ def link_down(node: NodeState, now_ms: int) -> None:
     repl.txn_nbytes = 0
 
 
-def full_sync_done(node: NodeState, replid: str, offset: int) -> None:
+def full_sync_done(node: NodeState, replid: str, offset: int, now_ms: int | None = None) -> None:
     """The master's RDB is loaded: take its history (``readSyncBulkPayload``): its replid,
-    the offset of the snapshot, no replid2, a fresh backlog; our own replicas must resync."""
+    the offset of the snapshot, no replid2, a fresh backlog; our own replicas must resync.
+    ``now_ms``: when the link's input arrived (the node's time from then on)."""
+    if now_ms is not None:
+        node.now_ms = now_ms
     repl = node.repl
     repl.replid = replid
     repl.replid2 = "0" * 40
@@ -338,10 +341,13 @@ def full_sync_done(node: NodeState, replid: str, offset: int) -> None:
     refresh_flags(node)
 
 
-def continue_sync(node: NodeState, new_replid: str | None) -> None:
+def continue_sync(node: NodeState, new_replid: str | None, now_ms: int | None = None) -> None:
     """``+CONTINUE [<replid>]``: keep our data and offset; a new master replid becomes ours,
     the old one replid2 up to our offset (``replicationResurrectCachedMaster`` and the
-    PSYNC reply handling); our replicas are disconnected to learn the new id."""
+    PSYNC reply handling); our replicas are disconnected to learn the new id. ``now_ms``:
+    when the reply arrived (the node's time from then on)."""
+    if now_ms is not None:
+        node.now_ms = now_ms
     repl = node.repl
     if new_replid and new_replid != repl.replid:
         repl.replid2 = repl.replid
@@ -360,13 +366,18 @@ def ack_command(node: NodeState) -> bytes:
     return encode_command([b"REPLCONF", b"ACK", b"%d" % node.repl.master_repl_offset])
 
 
-def apply_stream(node: NodeState, session: Session, argv: list[bytes], nbytes: int) -> bytes | None:
+def apply_stream(
+    node: NodeState, session: Session, argv: list[bytes], nbytes: int, now_ms: int | None = None
+) -> bytes | None:
     """Run one command of the master's stream on this replica (no reply, except the ACK a
     ``REPLCONF GETACK`` asks for: it reports the offset *before* the GETACK, as Redis updates
     the master client's offset only after the command), advance the offset by ``nbytes``
-    and pass the command on to our own replicas and backlog (chained replication)."""
+    and pass the command on to our own replicas and backlog (chained replication).
+    ``now_ms``: when the link read the command (the node's time from then on)."""
     from node import core
 
+    if now_ms is not None:
+        node.now_ms = now_ms
     repl = node.repl
     out = None
     name = argv[0].lower()

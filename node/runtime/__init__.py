@@ -1,40 +1,80 @@
-"""The seams between node code and the outside world: transport, clocks, randomness.
+"""The one seam between node cores and the world: clock, transport, storage, host facts and a
+seeded random source, bundled in a ``Runtime`` that ``open_node`` receives.
 
-``Runtime`` is handed to ``open_node``. Real processes use ``Runtime.real()`` (TCP on loopback,
-the system clock); tests and simulations may pass their own transport and clock, and a seeded
-``random.Random`` so that ids and samples are reproducible.
+Drivers (``node.drivers``) take every one of them from here and hand cores what they need as
+arguments; cores never read a clock, open a socket or a file, or create a random source.
+
+* ``Runtime.real(seed)``: a node process (TCP, the system clocks, files on disk, this
+  process's facts);
+* ``Runtime.virtual(network, host, seed)``: one node of many in one ``trio.run`` (in-memory
+  network and files, trio's clock, virtual under ``trio.testing.MockClock``).
+
+Modules: ``clock`` (RealClock, TrioClock), ``transport`` (TcpTransport, MemoryNetwork),
+``storage`` (DiskStorage, MemoryStorage), ``host`` (real_host, virtual_host).
 """
 
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import trio
+from node.host import Host
+from node.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, TrioClock
+from node.runtime.host import real_host, virtual_host
+from node.runtime.storage import DiskStorage, MemoryStorage
+from node.runtime.transport import MemoryNetwork, MemoryTransport, TcpTransport
 
-
-class TcpTransport:
-    """Plain TCP: listeners for the client and bus ports, outgoing connections to peers."""
-
-    async def listen(self, host: str, port: int, backlog: int = 511) -> list[trio.SocketListener]:
-        return await trio.open_tcp_listeners(port, host=host, backlog=backlog)
-
-    async def connect(self, host: str, port: int) -> trio.SocketStream:
-        return await trio.open_tcp_stream(host, port)
+__all__ = [
+    "Clock",
+    "DiskStorage",
+    "MemoryNetwork",
+    "MemoryStorage",
+    "MemoryTransport",
+    "RealClock",
+    "Runtime",
+    "TcpTransport",
+    "TrioClock",
+]
 
 
 @dataclass
 class Runtime:
-    transport: TcpTransport = field(default_factory=TcpTransport)
+    """Everything a node's drivers get from the world (see the module docstring)."""
+
+    clock: Any = field(default_factory=RealClock)
+    transport: Any = field(default_factory=TcpTransport)
+    storage: Any = field(default_factory=DiskStorage)
     rng: random.Random = field(default_factory=random.Random)
-    # Wall-clock unix milliseconds: what EXPIREAT, TIME and CLUSTER NODES show clients.
-    wall_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
-    # Monotonic microseconds for SLOWLOG and LATENCY durations.
-    monotonic_us: Callable[[], int] = field(default=lambda: time.perf_counter_ns() // 1000)
-    monotonic_ns: Callable[[], int] = field(default=time.perf_counter_ns)
+    host: Host | None = None
+
+    def __post_init__(self) -> None:
+        if self.host is None:
+            self.host = real_host(self.storage)
 
     @classmethod
     def real(cls, seed: int | None = None) -> Runtime:
-        return cls(rng=random.Random(seed))
+        storage = DiskStorage()
+        return cls(RealClock(), TcpTransport(), storage, random.Random(seed), real_host(storage))
+
+    @classmethod
+    def virtual(
+        cls,
+        network: MemoryNetwork,
+        host: str,
+        seed: int,
+        storage: MemoryStorage | None = None,
+        mock_clock: object | None = None,
+        epoch_ms: int = VIRTUAL_EPOCH_MS,
+        pid: int = 1,
+    ) -> Runtime:
+        """One node on ``network`` at address ``host``; its files in ``storage`` (kept by the
+        caller across a simulated restart or crash)."""
+        files = storage if storage is not None else MemoryStorage()
+        return cls(
+            TrioClock(epoch_ms, mock_clock),
+            network.transport(host),
+            files,
+            random.Random(seed),
+            virtual_host(files, pid),
+        )

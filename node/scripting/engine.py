@@ -16,7 +16,7 @@ denied) and hands the reply back as RESP for the Lua side to turn into Lua value
 
 Long scripts: with ``busy-reply-threshold`` (alias ``lua-time-limit``) above 0, a Lua count hook
 calls ``_interrupt`` every 100,000 instructions. Once the threshold has passed, the node is
-"busy": each hook call runs the driver's ``node.process_events_while_busy`` (Redis's
+"busy": each hook call runs the driver's ``node.serve_while_busy`` (Redis's
 ``processEventsWhileBlocked``), which answers other clients ``-BUSY`` except for SCRIPT KILL,
 FUNCTION KILL and SHUTDOWN NOSAVE. A kill sets ``RunContext.killed``; the hook then raises
 "Script killed by user with SCRIPT KILL..." on every line, so ``pcall`` cannot swallow it.

@@ -2,8 +2,8 @@
 
 ``scripting(node)`` creates it on first use and keeps it on the ``NodeState``. Nothing here does
 I/O: when a script is past ``busy-reply-threshold`` the engine calls
-``process_events_while_busy``, which hands over to the driver's callback of the same name on the
-node (see ``node.server.EpollClientLoop.process_events_while_busy``) when there is one.
+``process_events_while_busy``, which hands over to the driver's callback ``NodeState.serve_while_busy``
+(see ``node.drivers.epoll_loop.EpollClientLoop.serve_while_busy``) when there is one.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class ScriptingState:
         """Let the driver serve other clients while a script runs too long; the script keeps
         its frozen view of time."""
         node = self.node
-        callback = getattr(node, "process_events_while_busy", None)
+        callback = node.serve_while_busy
         if callback is None:
             return
         saved = node.now_ms

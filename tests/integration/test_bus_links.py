@@ -12,9 +12,9 @@ from pathlib import Path
 
 import trio
 
-from node.bus import BusDriver
 from node.cluster_glue import ClusterGlue
 from node.config import Config
+from node.drivers.bus import BusDriver
 from node.runtime import Runtime, TcpTransport
 from tests.support.nodes import make_node
 
@@ -33,8 +33,9 @@ async def test_outbound_bus_link_keeps_nagle_on(tmp_path: Path) -> None:
     config = Config()
     config.set("cluster-enabled", "yes", startup=True)
     transport = RecordingTransport()
-    runtime = Runtime(transport=transport)
-    now = runtime.wall_ms()  # the driver ticks on the wall clock: a handshake must be recent
+    runtime = Runtime.real()
+    runtime.transport = transport
+    now = runtime.clock.wall_ms()  # the driver ticks on the wall clock: a handshake must be recent
     node = make_node(config, rng=random.Random(1), now_ms=now)
     glue = ClusterGlue.create(config, 7000, node.rng, now)
     glue.attach(node)

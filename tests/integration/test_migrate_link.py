@@ -1,19 +1,28 @@
-"""The MIGRATE driver (node.migrate_link) on real loopback sockets: line reads across chunks,
+"""The MIGRATE driver (node.drivers.migrate_link) on real loopback sockets: line reads across chunks,
 timeouts (ETIMEDOUT: no retry) against a closed peer (retry), Redis's view of a refused connect
 (a link whose first write fails), the per-target cache and the idle close."""
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
 
-from node.migrate_link import CACHE_TTL_S, BlockingLink, BlockingMigrateTransport, _atoi
+from node.drivers.migrate_link import (
+    CACHE_TTL_S,
+    BlockingLink,
+    BlockingMigrateTransport,
+    _atoi,
+)
+
+# The real clock, as a node's runtime gives it.
+MONOTONIC = time.monotonic
 
 
 def test_read_line_across_chunks_and_pipelined_replies() -> None:
     ours, peer = socket.socketpair()
-    link = BlockingLink(ours)
+    link = BlockingLink(ours, MONOTONIC)
     try:
         peer.sendall(b"+O")
         threading.Timer(0.05, lambda: peer.sendall(b"K\r\n-BUSYKEY Target\r\n+OK\r\n")).start()
@@ -29,7 +38,7 @@ def test_read_line_across_chunks_and_pipelined_replies() -> None:
 
 def test_timeout_and_closed_peer() -> None:
     ours, peer = socket.socketpair()
-    link = BlockingLink(ours)
+    link = BlockingLink(ours, MONOTONIC)
     try:
         assert link.read_line(50) is None and link.timed_out
         peer.close()
@@ -43,7 +52,7 @@ def test_write_times_out_when_the_target_stops_reading() -> None:
     deadline with ``timed_out`` (MIGRATE then answers IOERR without a retry), and a write
     that fits goes through."""
     ours, peer = socket.socketpair()
-    link = BlockingLink(ours)
+    link = BlockingLink(ours, MONOTONIC)
     try:
         assert link.write(b"x" * 1000, 1000) and not link.timed_out
         assert peer.recv(2000) == b"x" * 1000
@@ -59,7 +68,7 @@ def test_refused_connect_gives_a_link_that_cannot_write() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens once closed
-    transport = BlockingMigrateTransport()
+    transport = BlockingMigrateTransport(random.Random(1), MONOTONIC)
     link = transport.get(b"127.0.0.1", b"%d" % port, 500)
     assert link is not None and link.sock is None
     assert not link.write(b"x", 100) and not link.timed_out
@@ -71,7 +80,7 @@ def test_cache_reuse_close_and_idle_close() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     port = b"%d" % listener.getsockname()[1]
-    transport = BlockingMigrateTransport()
+    transport = BlockingMigrateTransport(random.Random(1), MONOTONIC)
     try:
         first = transport.get(b"127.0.0.1", port, 1000)
         assert first is not None and first.sock is not None

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from node.assembly import new_node
 from node.config import Config
 from node.host import Host
+from node.runtime.host import real_host
 from node.state import NodeState
 
 
@@ -25,7 +26,7 @@ def make_node(
     return new_node(
         config if config is not None else Config(),
         rng=rng if rng is not None else random.Random(),
-        host=host if host is not None else Host.real(),
+        host=host if host is not None else real_host(),
         monotonic_ns=monotonic_ns if monotonic_ns is not None else (lambda: 0),
         now_ms=now_ms,
     )

@@ -1,5 +1,5 @@
 """The node side of the cluster core's outbox (node.cluster_node), nodes.conf writing
-(node.bus.NodesConfFile) and the bus driver's pump, without sockets."""
+(node.runtime.storage.DiskInPlaceFile) and the bus driver's pump, without sockets."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ from gossip.outbox import (
 )
 from gossip.ping import build_header
 from gossip.state import ClusterState
-from node.bus import BusDriver, NodesConfFile, _Link
 from node.cluster_glue import ClusterGlue, gossip_config, propagate_publish
 from node.config import Config
 from node.core import execute
+from node.drivers.bus import BusDriver, _Link
 from node.protocol.keyslot import key_slot
 from node.protocol.resp import encode
 from node.runtime import Runtime
+from node.runtime.storage import DiskInPlaceFile as NodesConfFile
 from node.session import Session
 from node.state import NodeState
 from tests.support.nodes import make_node

@@ -9,9 +9,9 @@ import trio.testing
 
 from node import replication
 from node.config import Config
+from node.drivers.repl_link import ReplicaLink, command_length, request
 from node.protocol.resp import RequestParser
 from node.rdb_file import save_rdb
-from node.repl_link import ReplicaLink, command_length, request
 from node.session import Session
 from node.state import NodeState
 from tests.support.nodes import make_node

@@ -268,7 +268,7 @@ async def test_the_drivers_request_waits_for_whole_replies():
     import trio
     import trio.testing
 
-    from node.server import _request
+    from node.drivers.sentinel_failover import _request
 
     role = b"*3\r\n$6\r\nmaster\r\n:10\r\n*0\r\n"
     for cut in range(len(role)):

@@ -14,9 +14,9 @@ cluster.c event handlers around clusterProcessPacket/clusterCron:
 - a timer calls ``on_tick`` at ``next_deadline_ms()``; commands that changed the core ``poke``
   the driver, which drains the outbox at once;
 - ``SaveConfig`` rewrites nodes.conf in place (fsync when asked), as Redis 7.0 does, the only
-  file I/O of the cluster layer;
-- before every input the glue feeds the core the node's replication offset
-  (``ClusterGlue.feed_replication``);
+  file I/O of the cluster layer, through the runtime's storage;
+- the time comes from the runtime's clock; before every message and tick the glue feeds the
+  node that time and the core the node's replication offset (``ClusterGlue.feed_replication``);
 - fault injection (DEBUG BUS-ISOLATE, ``ClusterGlue.isolated``): links to or from an isolated
   node are closed, connects to it fail (after the connect timeout a dead host would cost, so
   the core sees an unreachable node, not a busy loop), and its messages are dropped. With
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,52 +38,12 @@ from gossip.outbox import Connect, Disconnect, SaveConfig, Send
 from gossip.wire import BusProtocolError, FrameDecoder, encode
 from node.cluster_glue import ClusterGlue
 from node.runtime import Runtime
+from node.runtime.transport import stream_addresses
 from node.state import NodeState
 
 log = logging.getLogger("rcsim.node")
 
 RECV_BYTES = 65536
-
-
-class NodesConfFile:
-    """nodes.conf rewritten in place, as Redis 7.0's clusterSaveConfig: the new text padded with
-    newlines to the old length, fsync if asked, then truncated (a reader or a killed process
-    sees whole lines; blank lines are skipped on load). A temp file + rename was atomic against
-    power loss too, but costs 1-2 ms per save on ext4 with ``discard``: several saves per slot
-    (SETSLOT, gossip rebinds) made resharding 3x slower. The file stays open and its length is
-    tracked here (the node owns the file, as Redis's lock on it says), so a save is one pwrite
-    (plus the truncate when it shrank) instead of open, fstat, write, close."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._size = 0
-
-    def save(self, text: str, fsync: bool) -> None:
-        data = text.encode("utf-8")
-        try:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                self._size = os.fstat(self._fd).st_size
-            fd, size = self._fd, self._size
-            pad = size - len(data)
-            os.pwrite(fd, data + b"\n" * pad if pad > 0 else data, 0)
-            if fsync:
-                os.fsync(fd)
-            if pad > 0:
-                os.ftruncate(fd, len(data))
-            self._size = len(data)
-        except OSError:
-            self.close()  # reopened (and its length read again) by the next save
-            raise
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            try:
-                os.close(fd)
-            except OSError:
-                pass  # already gone (the error that brought us here)
 
 
 @dataclass(eq=False)
@@ -106,7 +65,7 @@ class BusDriver:
         self.state = cluster.state
         self.runtime = runtime
         self.config_path = config_path
-        self.conf_file = NodesConfFile(config_path)
+        self.conf_file = runtime.storage.open_in_place(config_path)
         self.links: dict[int, _Link] = {}
         self._nursery: trio.Nursery | None = None
         self._wakeup = trio.Event()
@@ -181,9 +140,7 @@ class BusDriver:
             log.warning("Could not save the cluster config file %s: %s", self.config_path, error)
 
     def _now(self) -> int:
-        now = self.runtime.wall_ms()
-        self.node.now_ms = now
-        return now
+        return self.runtime.clock.wall_ms()
 
     # ---------------------------------------------------------------------------- timer
 
@@ -191,7 +148,7 @@ class BusDriver:
         while True:
             now = self._now()
             if now >= self.state.next_deadline_ms():
-                self.cluster.feed_replication(self.node, tick=True)
+                self.cluster.feed_replication(self.node, tick=True, now_ms=now)
                 self.state.on_tick(now)
                 self.pump()
                 continue
@@ -298,9 +255,9 @@ class BusDriver:
                 if self.cluster.isolated and self._cut(message.header.sender):
                     link.scope.cancel()  # fault injection: this peer is cut off
                     return
-                self._now()
-                self.cluster.feed_replication(self.node)
-                self.state.on_message(link.link_id, message, self.node.now_ms)
+                now = self._now()
+                self.cluster.feed_replication(self.node, now_ms=now)
+                self.state.on_message(link.link_id, message, now)
         finally:
             if messages:
                 self.pump()
@@ -351,12 +308,11 @@ def _log_failover(event) -> None:  # type: ignore[no-untyped-def]
 
 
 def _addresses(stream) -> tuple[str, str]:
-    try:
-        peer = stream.socket.getpeername()[0]
-        local = stream.socket.getsockname()[0]
-    except (AttributeError, OSError):
+    addresses = stream_addresses(stream)
+    if addresses is None:
         return "127.0.0.1", "127.0.0.1"
-    return str(peer), str(local)
+    peer, local = addresses
+    return str(peer[0]), str(local[0])
 
 
 def _nagle_on(stream) -> None:

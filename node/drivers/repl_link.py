@@ -302,11 +302,11 @@ class ReplicaLink:
                 size = int(header[1:])
                 repl.sync_total_bytes = size
                 data = await reader.exact(size, self._progress)
-            node.now_ms = self.wall_ms()
+            now = self.wall_ms()
             if not self._following(host, port):
                 raise LinkError("no longer a replica of this master: snapshot dropped")
             flush_for_load(node)
-            info = load_rdb_info(node, data, skip_expired=False)
+            info = load_rdb_info(node, data, skip_expired=False, now_ms=now)
             # The master client starts in the db the master's stream was in (``rsi``'s
             # repl-stream-db); Redis masters also re-SELECT after a full resync.
             self.stream_db = int(info.aux.get(b"repl-stream-db", b"0") or 0)
@@ -355,16 +355,16 @@ class ReplicaLink:
     def _apply(self, session: Session, requests: list[list[bytes]]) -> bytes:
         """Run a batch of commands from the master; the bytes to answer it (GETACK's ACK)."""
         node = self.node
-        node.now_ms = self.wall_ms()
+        now = self.wall_ms()
         out = []
         apply = replication.apply_stream
         for argv in requests:
-            reply = apply(node, session, argv, command_length(argv))
+            reply = apply(node, session, argv, command_length(argv), now)
             if reply is None or reply == b"":
                 continue
             out.append(reply if isinstance(reply, bytes | bytearray) else encode(reply, False))
-        node.repl.last_interaction_ms = node.now_ms
-        session.last_interaction_ms = node.now_ms
+        node.repl.last_interaction_ms = now
+        session.last_interaction_ms = now
         return b"".join(out)
 
     async def _ack_loop(self, send: Callable) -> None:
@@ -410,8 +410,7 @@ class ReplicaLink:
         replication.full_sync_done(self.node, replid, offset)
 
     def _continued(self, new_id: str | None) -> None:
-        self.node.now_ms = self.wall_ms()
-        replication.continue_sync(self.node, new_id)
+        replication.continue_sync(self.node, new_id, self.wall_ms())
 
     def _link_up(self, host: str, port: int) -> None:
         replication.link_up(self.node, self.wall_ms())

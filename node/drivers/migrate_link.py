@@ -1,7 +1,8 @@
 """MIGRATE's connections to target instances, with blocking sockets (a driver: it does I/O).
 
 ``BlockingMigrateTransport`` is the ``node.commands.migrate.MigrateTransport`` a real node uses
-(``open_node`` installs it as ``NodeState.migrate_transport``). It mirrors Redis 7.0's
+(``open_node`` installs it as ``NodeState.migrate_transport``, with the runtime's random source
+and monotonic clock: the waits are real, blocking the node as in Redis). It mirrors Redis 7.0's
 ``migrateGetSocket`` and friends (cluster.c):
 
 * one cached connection per ``host:port`` (as given by the client), at most 64, a random one
@@ -23,7 +24,7 @@ import math
 import random
 import select
 import socket
-import time
+from collections.abc import Callable
 
 import trio
 
@@ -40,12 +41,13 @@ class BlockingLink:
     ``settimeout`` and a poll before every send too: twice the system calls, on the path every
     reshard takes several times per slot.)"""
 
-    __slots__ = ("_buf", "_poller", "last_dbid", "last_use_s", "sock", "timed_out")
+    __slots__ = ("_buf", "_poller", "last_dbid", "last_use_s", "monotonic", "sock", "timed_out")
 
-    def __init__(self, sock: socket.socket | None) -> None:
+    def __init__(self, sock: socket.socket | None, monotonic: Callable[[], float]) -> None:
         self.sock = sock  # None: the connect failed at once (refused), every write fails
+        self.monotonic = monotonic  # the runtime clock's, in seconds
         self.last_dbid = -1
-        self.last_use_s = time.monotonic()
+        self.last_use_s = monotonic()
         self.timed_out = False
         self._buf = bytearray()
         self._poller = select.poll()
@@ -58,7 +60,7 @@ class BlockingLink:
         ``timed_out`` set, once ``deadline`` passes."""
         self._poller.modify(self.sock, events)  # type: ignore[arg-type]
         while True:
-            remaining_ms = math.ceil((deadline - time.monotonic()) * 1000)
+            remaining_ms = math.ceil((deadline - self.monotonic()) * 1000)
             if remaining_ms <= 0:
                 self.timed_out = True
                 return False
@@ -70,7 +72,7 @@ class BlockingLink:
         sock = self.sock
         if sock is None:
             return False
-        deadline = time.monotonic() + timeout_ms / 1000
+        deadline = self.monotonic() + timeout_ms / 1000
         view = memoryview(data)
         try:
             while view:
@@ -87,7 +89,7 @@ class BlockingLink:
         """One line without CRLF within ``timeout_ms`` (from the start of this read)."""
         self.timed_out = False
         buf = self._buf
-        deadline = time.monotonic() + timeout_ms / 1000
+        deadline = self.monotonic() + timeout_ms / 1000
         while True:
             end = buf.find(b"\n")
             if end >= 0:
@@ -117,20 +119,21 @@ class BlockingLink:
 class BlockingMigrateTransport:
     """The node's cache of MIGRATE links (``server.migrate_cached_sockets``)."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random, monotonic: Callable[[], float]) -> None:
         self.links: dict[bytes, BlockingLink] = {}
-        self.rng = rng or random.Random()
+        self.rng = rng  # picks the link dropped when the cache is full
+        self.monotonic = monotonic
 
     def get(self, host: bytes, port: bytes, timeout_ms: int) -> BlockingLink | None:
         name = host + b":" + port
         link = self.links.get(name)
         if link is not None:
-            link.last_use_s = time.monotonic()
+            link.last_use_s = self.monotonic()
             return link
         if len(self.links) >= CACHE_ITEMS:
             victim = self.rng.choice(list(self.links))
             self.links.pop(victim).close()
-        link = _connect(host, port, timeout_ms)
+        link = _connect(host, port, timeout_ms, self.monotonic)
         if link is not None:
             self.links[name] = link
         return link
@@ -168,7 +171,9 @@ def _atoi(raw: bytes) -> int:
     return sign * int(digits) if digits else 0
 
 
-def _connect(host: bytes, port: bytes, timeout_ms: int) -> BlockingLink | None:
+def _connect(
+    host: bytes, port: bytes, timeout_ms: int, monotonic: Callable[[], float]
+) -> BlockingLink | None:
     """A connected link, a dead link (refused: fails at the first write, as in Redis), or None
     (the name does not resolve, or the connect timed out)."""
     try:
@@ -185,9 +190,9 @@ def _connect(host: bytes, port: bytes, timeout_ms: int) -> BlockingLink | None:
         return None
     except OSError:
         sock.close()
-        return BlockingLink(None)
+        return BlockingLink(None, monotonic)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return BlockingLink(sock)
+    return BlockingLink(sock, monotonic)
 
 
 async def close_idle_loop(transport: BlockingMigrateTransport) -> None:
@@ -196,6 +201,6 @@ async def close_idle_loop(transport: BlockingMigrateTransport) -> None:
         while True:
             await trio.sleep(1)
             if transport.links:
-                transport.close_idle(time.monotonic())
+                transport.close_idle(transport.monotonic())
     finally:
         transport.close_all()
