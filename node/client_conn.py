@@ -70,20 +70,22 @@ class ClientConnection:
     def feed(
         self,
         data: bytes,
-        now_ms: int,
+        now_ms: int | None = None,
         busy: Callable[[Session, list[bytes]], object] | None = None,
     ) -> bytes:
         """Run every complete request in ``data``, read at ``now_ms``; return the replies to
         send (maybe b"").
 
         The time enters the node here (Redis's updateCachedTime before processing a read):
-        the node's cached ``now_ms`` and the client's last interaction. ``busy`` is
+        the node's cached ``now_ms`` and the client's last interaction (None: the node's
+        time stays as it is, for unit tests that set it themselves). ``busy`` is
         ``ScriptingState.execute_while_busy`` while a script runs past its time limit (Redis's
         processEventsWhileBlocked): each request gets its answer from it (``-BUSY`` mostly),
         and a client whose earlier requests wait keeps waiting."""
         session = self.session
-        self.node.now_ms = now_ms
-        session.last_interaction_ms = now_ms
+        if now_ms is not None:
+            self.node.now_ms = now_ms
+            session.last_interaction_ms = now_ms
         parser = self.parser
         parser.auth_pending = session.parser_auth_pending
         protocol_error = None
@@ -205,11 +207,13 @@ class ClientConnection:
     def waiting_for_pause(self) -> bool:
         return bool(self.pending)
 
-    def resume(self, now_ms: int) -> bytes:
-        """Run requests held by CLIENT PAUSE at ``now_ms``, as far as the pause now allows."""
+    def resume(self, now_ms: int | None = None) -> bytes:
+        """Run requests held by CLIENT PAUSE at ``now_ms`` (None: the node's current time), as
+        far as the pause now allows."""
         if not self.pending:
             return b""
-        self.node.now_ms = now_ms
+        if now_ms is not None:
+            self.node.now_ms = now_ms
         return self._run_pending()
 
     def _park_rest(self, requests: list[list[bytes]], argv: list[bytes], block: Block) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from node.host import Host
 from node.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, TrioClock
@@ -42,9 +41,9 @@ __all__ = [
 class Runtime:
     """Everything a node's drivers get from the world (see the module docstring)."""
 
-    clock: Any = field(default_factory=RealClock)
-    transport: Any = field(default_factory=TcpTransport)
-    storage: Any = field(default_factory=DiskStorage)
+    clock: Clock = field(default_factory=RealClock)
+    transport: TcpTransport | MemoryTransport = field(default_factory=TcpTransport)
+    storage: DiskStorage | MemoryStorage = field(default_factory=DiskStorage)
     rng: random.Random = field(default_factory=random.Random)
     host: Host | None = None
 
