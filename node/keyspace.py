@@ -23,6 +23,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import builtins
 import random
 from collections.abc import Callable, Iterator
 
@@ -40,7 +41,7 @@ KEY_OVERHEAD_BYTES = 96
 def value_size(value: object) -> int:
     """An estimate of the memory a value uses (strings exactly, containers via their own hook)."""
     if type(value) is bytes or type(value) is bytearray:
-        return len(value)  # type: ignore[arg-type]
+        return len(value)
     estimate: Callable[[], int] | None = getattr(value, "memory_usage", None)
     return estimate() if estimate else 64
 
@@ -148,7 +149,7 @@ class Database:
         data = self.data
         old = data.get(key)
         # value_size inlined for strings: set() is on every write's path.
-        size = len(value) if type(value) is bytes else value_size(value)  # type: ignore[arg-type]
+        size = len(value) if type(value) is bytes else value_size(value)
         if old is None:
             slot = key_slot(key)
             members = self._slot_keys[slot]
@@ -157,7 +158,7 @@ class Database:
             members.add(key)
             self.used_bytes += KEY_OVERHEAD_BYTES + len(key) + size
         else:
-            self.used_bytes += size - (len(old) if type(old) is bytes else value_size(old))  # type: ignore[arg-type]
+            self.used_bytes += size - (len(old) if type(old) is bytes else value_size(old))
             if not keep_ttl and self.expires and key in self.expires:
                 self._drop_ttl(key)
         data[key] = value
@@ -214,7 +215,7 @@ class Database:
                 members.add(key)
                 used += KEY_OVERHEAD_BYTES + len(key) + len(value)
             else:
-                used += len(value) - (len(old) if type(old) is bytes else value_size(old))  # type: ignore[arg-type]
+                used += len(value) - (len(old) if type(old) is bytes else value_size(old))
             data[key] = value
             if self.clock is not None:
                 access[key] = stamp
@@ -227,7 +228,7 @@ class Database:
         """Swap the value of an existing key in place (TTL kept), e.g. after INCR or APPEND."""
         old = self.data[key]
         if type(value) is bytes and type(old) is bytes:
-            self.used_bytes += len(value) - len(old)  # type: ignore[arg-type]
+            self.used_bytes += len(value) - len(old)
         else:
             self.used_bytes += value_size(value) - value_size(old)
         self.data[key] = value
@@ -366,7 +367,8 @@ class Database:
 
     # -- slots, scan, sampling -----------------------------------------------------------
 
-    def keys_in_slot(self, slot: int) -> set[bytes]:
+    # ``builtins.set``: in the class body ``set`` names the method above.
+    def keys_in_slot(self, slot: int) -> builtins.set[bytes]:
         return self._slot_keys[slot] or set()
 
     def count_keys_in_slot(self, slot: int) -> int:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from node.protocol.resp import Map, SetReply, SimpleString
 
@@ -109,31 +110,42 @@ def _map_get(m: object, key: bytes, default: object = None) -> object:
     return default
 
 
+def _map_int(m: object, key: bytes, default: int) -> int:
+    """An integer field. The parsed tree is untyped (``parse_resp3`` returns ``object``) but its
+    shape is Redis's documented COMMAND INFO/DOCS layout, so ``cast`` states it (load time only)."""
+    return cast(int, _map_get(m, key, default))
+
+
+def _map_bytes(m: object, key: bytes, default: bytes) -> bytes:
+    """A bulk-string field; see ``_map_int``."""
+    return cast(bytes, _map_get(m, key, default))
+
+
 def _elements(value: object) -> list:
     return value.items if isinstance(value, SetReply) else value  # type: ignore[return-value]
 
 
 def _key_spec(m: Map) -> KeySpec:
-    flags = frozenset(f.decode() for f in _map_get(m, b"flags", SetReply([])).items)
+    flags = frozenset(f.decode() for f in cast(SetReply, _map_get(m, b"flags", SetReply([]))).items)
     bs = _map_get(m, b"begin_search")
     fk = _map_get(m, b"find_keys")
-    spec = KeySpec(flags=flags, begin_search=_map_get(bs, b"type", b"unknown").decode())
+    spec = KeySpec(flags=flags, begin_search=_map_bytes(bs, b"type", b"unknown").decode())
     bs_spec = _map_get(bs, b"spec")
     if spec.begin_search == "index":
-        spec.index = _map_get(bs_spec, b"index", 0)
+        spec.index = _map_int(bs_spec, b"index", 0)
     elif spec.begin_search == "keyword":
-        spec.keyword = _map_get(bs_spec, b"keyword", b"")
-        spec.start_from = _map_get(bs_spec, b"startfrom", 0)
-    spec.find_keys = _map_get(fk, b"type", b"unknown").decode()
+        spec.keyword = _map_bytes(bs_spec, b"keyword", b"")
+        spec.start_from = _map_int(bs_spec, b"startfrom", 0)
+    spec.find_keys = _map_bytes(fk, b"type", b"unknown").decode()
     fk_spec = _map_get(fk, b"spec")
     if spec.find_keys == "range":
-        spec.last_key = _map_get(fk_spec, b"lastkey", 0)
-        spec.key_step = _map_get(fk_spec, b"keystep", 1)
-        spec.limit = _map_get(fk_spec, b"limit", 0)
+        spec.last_key = _map_int(fk_spec, b"lastkey", 0)
+        spec.key_step = _map_int(fk_spec, b"keystep", 1)
+        spec.limit = _map_int(fk_spec, b"limit", 0)
     elif spec.find_keys == "keynum":
-        spec.keynum_index = _map_get(fk_spec, b"keynumidx", 0)
-        spec.first_key = _map_get(fk_spec, b"firstkey", 0)
-        spec.key_step = _map_get(fk_spec, b"keystep", 1)
+        spec.keynum_index = _map_int(fk_spec, b"keynumidx", 0)
+        spec.first_key = _map_int(fk_spec, b"firstkey", 0)
+        spec.key_step = _map_int(fk_spec, b"keystep", 1)
     return spec
 
 
@@ -166,7 +178,7 @@ def redis_command_specs() -> dict[str, CommandSpec]:
     for name, entry in raw.items():
         if "|" in name:
             continue
-        info = parse_resp3(entry["info"].encode("latin-1"))
+        info = cast(list, parse_resp3(entry["info"].encode("latin-1")))  # an array, per command
         docs = parse_resp3(entry["docs"].encode("latin-1")) if entry["docs"] else Map([])
         specs[name] = spec = _spec_from_info(info, docs)
         if entry.get("only_sentinel"):
@@ -188,9 +200,10 @@ def key_positions(spec: CommandSpec, argv: list[bytes]) -> list[int]:
         if ks.begin_search == "index":
             first = ks.index
         elif ks.begin_search == "keyword":
-            first = _find_keyword(ks, argv)
-            if first is None:
+            found = _find_keyword(ks, argv)
+            if found is None:
                 continue
+            first = found
         else:
             raise InvalidKeyArguments
         if ks.find_keys == "range":

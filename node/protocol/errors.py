@@ -271,7 +271,7 @@ def parse_error(text: str) -> RespError:
     head, _, rest = text.partition(" ")
     if head in ("MOVED", "ASK"):
         slot, _, address = rest.partition(" ")
-        cls = MovedError if head == "MOVED" else AskError
-        return cls(int(slot), address)
-    cls = _BY_PREFIX.get(head, RespError)
-    return cls(text)
+        redirect = MovedError if head == "MOVED" else AskError
+        return redirect(int(slot), address)
+    error_class = _BY_PREFIX.get(head, RespError)
+    return error_class(text)
