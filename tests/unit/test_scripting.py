@@ -210,7 +210,7 @@ def test_script_kill_stops_a_busy_script():
         replies.append(encode(state.execute_while_busy(other, [b"FUNCTION", b"KILL"]), False))
         replies.append(encode(state.execute_while_busy(other, [b"SCRIPT", b"KILL"]), False))
 
-    node.process_events_while_busy = events
+    node.serve_while_busy = events
     reply = run(caller, "EVAL", "while true do end", 0)
     assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: ")
     assert replies[:3] == [
@@ -225,9 +225,7 @@ def test_script_kill_stops_a_busy_script():
 def test_pcall_cannot_swallow_a_kill_on_later_lines():
     node = busy_node()
     caller, other = Session(node, 1), Session(node, 2)
-    node.process_events_while_busy = lambda: scripting(node).execute_while_busy(
-        other, [b"SCRIPT", b"KILL"]
-    )
+    node.serve_while_busy = lambda: scripting(node).execute_while_busy(other, [b"SCRIPT", b"KILL"])
     script = "pcall(function() while true do end end)\nreturn 'survived'"
     assert b"Script killed by user" in run(caller, "EVAL", script, 0)
 
@@ -244,7 +242,7 @@ def test_a_script_that_wrote_is_unkillable():
         if len(answers) == 3:
             node.events.append(Shutdown(save=False))
 
-    node.process_events_while_busy = events
+    node.serve_while_busy = events
     script = "redis.call('set', 'k', 'v') while true do end"
     core.execute(caller, [b"EVAL", script.encode(), b"0"])
     assert answers[0].startswith(b"-UNKILLABLE Sorry the script already executed write commands")
@@ -265,7 +263,7 @@ def test_function_kill_and_the_wrong_kill_command():
         answers.append(encode(state.execute_while_busy(other, [b"SCRIPT", b"KILL"]), False))
         answers.append(encode(state.execute_while_busy(other, [b"FUNCTION", b"KILL"]), False))
 
-    node.process_events_while_busy = events
+    node.serve_while_busy = events
     reply = run(caller, "FCALL", "spin", 0)
     assert reply == (
         b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
@@ -293,7 +291,7 @@ def test_commands_allowed_while_busy_still_check_arity_and_multi():
             answers.append(encode(state.execute_while_busy(other, argv), False))
         answers.append(encode(state.execute_while_busy(killer, [b"SCRIPT", b"KILL"]), False))
 
-    node.process_events_while_busy = events
+    node.serve_while_busy = events
     run(caller, "EVAL", "while true do end", 0)
     assert answers[0] == b"-ERR wrong number of arguments for 'script|kill' command\r\n"
     assert answers[1].startswith(b"-ERR unknown command 'NOSUCH'")
@@ -307,7 +305,7 @@ def test_no_time_limit_means_no_interruptions():
     node = busy_node()
     node.config.set("busy-reply-threshold", "0")
     called = []
-    node.process_events_while_busy = lambda: called.append(1)
+    node.serve_while_busy = lambda: called.append(1)
     session = Session(node, 1)
     assert run(session, "EVAL", "local n = 0 for i = 1, 300000 do n = n + 1 end return n", 0) == (
         b":300000\r\n"
