@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from node.commands.introspection import key_flags_reply, request_keys
+from node.commands.introspection import key_flags_reply
 from node.protocol.commands import CommandSpec, redis_command_specs
 from node.protocol.errors import RespError
+from node.protocol.keys import getkeys
 from node.protocol.resp import encode
 from tests.support.rawclient import RawClient, encode_command
 
@@ -377,7 +378,7 @@ def _our_getkeys(target: list[bytes], flags: bool) -> bytes:
     try:
         if spec is None:
             raise RespError("ERR Invalid command specified")
-        keys = request_keys(spec, target)
+        keys = getkeys(spec, target)
     except RespError as error:
         return error.encode()
     if flags:
@@ -411,7 +412,7 @@ def _generated_requests() -> list[list[bytes]]:
 
 
 def test_key_extraction_matches_redis_for_every_redis_command(redis_node):
-    """``request_keys`` (also used for routing) against the oracle, for all of Redis's commands,
+    """``node.protocol.keys.getkeys`` (also used for routing) against the oracle, for all of Redis's commands,
     served or not. Requests are pipelined: thousands of cases in well under a second."""
     requests = _generated_requests()
     with RawClient(redis_node.port) as oracle:
