@@ -149,10 +149,15 @@ class ClientConnection:
         served_here = core.served_here
         cluster_enabled = node.cluster_enabled
         blocking = node.blocking
+        clock = node.monotonic_ns
         out: list[bytes] = []
         append = out.append
+        started = clock()  # each command's end is the next one's start: one clock read each
         for argv in requests:
-            command = commands.get(argv[0])
+            try:
+                command = commands[argv[0]]  # a subscript is cheaper than .get() on a hit
+            except KeyError:
+                command = None  # unknown, or not all-lower/all-upper: execute() decides
             if (
                 command is None
                 or session.gate
@@ -161,13 +166,18 @@ class ClientConnection:
                 or (cluster_enabled and not served_here(session, command, argv))
             ):
                 reply = execute(session, argv)
+                started = clock()
             else:
-                reply = invoke(session, command, argv)
+                reply = invoke(session, command, argv, 0, started)
+                started = node.call_end_ns
             if blocking.ready:
                 # Serve clients blocked on keys this command fed before the next command runs
                 # (Redis's handleClientsBlockedOnKeys after each call).
                 blocking.serve_ready(retry_blocked)
-            if session.reply_gate and (session.reply_skip or session.reply_mode != b"on"):
+            # Read once per command: the reply's fate and the close below (a stale True after
+            # a SKIP is used up only re-checks the exact conditions).
+            reply_gate = session.reply_gate
+            if reply_gate and (session.reply_skip or session.reply_mode != b"on"):
                 if type(reply) is Block:
                     # Blocks even when its reply is dropped; a pending SKIP applies to the
                     # reply it finally gets (Redis resets the client only when unblocking).
@@ -194,7 +204,7 @@ class ClientConnection:
                     break
                 else:
                     append(encode(reply, session.resp3))
-            if session.reply_gate and (session.close_after_reply or session.killed):
+            if reply_gate and (session.close_after_reply or session.killed):
                 self.close_after_flush = True
                 break
         if node.repl_pending:  # fed by fast-path reads (expired keys' DELs)

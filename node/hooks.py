@@ -5,8 +5,8 @@ into without the invocation function knowing it: *before* hooks run ahead of the
 injection, ACL, OOM checks) and may answer instead of it; *after* hooks see the reply (replication
 feed, AOF, keyspace notifications, MONITOR). Hooks are registered by name once, when the node is
 assembled, and switched on and off as the node's state changes (a replica attaches, a client
-runs MONITOR), so an unused hook costs nothing: ``before`` and ``after`` are plain lists the
-invocation function tests for emptiness, one branch each.
+runs MONITOR), so an unused hook costs nothing: while none is enabled the invocation function
+pays one branch (``NodeState.hooked``) for all of them.
 
 A before hook is ``hook(session, command, argv, flags) -> reply | None`` (None: carry on); an
 after hook is ``hook(session, command, argv, reply, flags) -> None``. ``flags`` are the
@@ -40,12 +40,15 @@ class _Registered:
 class Hooks:
     """Named hooks in a fixed order; ``before`` and ``after`` list only the enabled ones."""
 
-    __slots__ = ("_registered", "after", "before")
+    __slots__ = ("_on_change", "_registered", "after", "before")
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[bool], None] | None = None) -> None:
         self._registered: dict[str, _Registered] = {}
         self.before: list[BeforeHook] = []
         self.after: list[AfterHook] = []
+        # Told whether any hook is enabled after every change (NodeState.hooked: the one
+        # branch the invocation function's hot path pays).
+        self._on_change = on_change
 
     def register(
         self, name: str, stage: str, hook: Callable[..., object], order: int = 0, enabled=False
@@ -83,3 +86,5 @@ class Hooks:
         # Replace the lists' contents in place: the hot path may hold a reference to them.
         self.before[:] = [e.hook for e in ordered if e.enabled and e.stage == "before"]
         self.after[:] = [e.hook for e in ordered if e.enabled and e.stage == "after"]
+        if self._on_change is not None:
+            self._on_change(bool(self.before or self.after))

@@ -96,6 +96,8 @@ class NodeState:
         # Command durations (commandstats, SLOWLOG) use a nanosecond clock called twice per
         # command: a builtin such as time.perf_counter_ns keeps that off the profile.
         self.monotonic_ns = monotonic_ns
+        # When the last invoked command ended (monotonic ns): the batch loop's next start.
+        self.call_end_ns = 0
         self.now_ms = now_ms
         self.start_ms = now_ms
         self.run_id = "%040x" % self.rng.getrandbits(160)
@@ -110,7 +112,8 @@ class NodeState:
         self.stats = Stats()
         self.commands = commands
         # Around every command (node.invoke): replication feed, MONITOR, fault injection...
-        self.hooks = Hooks()
+        self.hooked = False  # some hook is enabled (kept by ``hooks``)
+        self.hooks = Hooks(on_change=self._hooks_changed)
         self.events: list[object] = []
         self.monitors: set = set()
         # Set by the client driver: serve other clients from inside a long script (Redis's
@@ -202,6 +205,9 @@ class NodeState:
         guard = self._expired_on_replica if repl.role == "slave" else None
         for db in self.dbs:
             db.expire_guard = guard
+
+    def _hooks_changed(self, active: bool) -> None:
+        self.hooked = active
 
     # -- MONITOR -------------------------------------------------------------------------
 
