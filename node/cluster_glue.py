@@ -1,6 +1,6 @@
 """Glue between a node (``NodeState``) and its cluster core (``gossip.ClusterState``).
 
-``ClusterGlue`` lives in ``NodeState.cluster_node`` (and its core in ``NodeState.cluster``)
+``ClusterGlue`` lives in ``NodeState.cluster_glue`` (and its core in ``NodeState.cluster``)
 when the node runs with ``cluster-enabled yes``; both are None otherwise, so standalone code
 paths never see them. It is pure like the rest of the node's
 state: it builds the core's config from the node's directives, and turns the core's outbox into
@@ -161,7 +161,7 @@ class ClusterGlue:
         """Make this the node's cluster side: routing and CLUSTER read ``node.cluster``, and a
         PUBLISH on this node is carried over the bus (``NodeState.on_publish``)."""
         node.cluster = self.state
-        node.cluster_node = self
+        node.cluster_glue = self
         node.on_publish = lambda channel, message, shard: propagate_publish(
             node, channel, message, shard
         )
@@ -273,7 +273,7 @@ def delete_keys_in_slots(node: NodeState, slots: tuple[int, ...]) -> int:
 def propagate_publish(node: NodeState, channel: bytes, message: bytes, shard: bool) -> None:
     """PUBLISH (SPUBLISH with ``shard``) on this node also goes over the bus, as Redis's
     clusterPropagatePublish; a no-op outside cluster mode (``NodeState.on_publish``)."""
-    glue = node.cluster_node
+    glue = node.cluster_glue
     if glue is not None:
         glue.state.publish(channel, message, node.now_ms, shard=shard)
         glue.poke()

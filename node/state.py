@@ -147,10 +147,10 @@ class NodeState:
         self.repl_feed = False
         self.repl_pending = self.repl.pending
         # Cluster mode only (else None), set by the driver at start-up: ``cluster`` is the
-        # gossip.ClusterState that routing and CLUSTER read, ``cluster_node`` its
+        # gossip.ClusterState that routing and CLUSTER read, ``cluster_glue`` its
         # node.cluster_glue.ClusterGlue glue (outbox, driver wake-up).
         self.cluster = None
-        self.cluster_node = None
+        self.cluster_glue = None
         self.apply_config()
 
     # -- configuration -------------------------------------------------------------------
@@ -185,7 +185,7 @@ class NodeState:
             if repl.backlog is not None:
                 repl.backlog.resize(self.config.get_int("repl-backlog-size"))
             self.refresh_replication_flags()
-        cluster_glue = getattr(self, "cluster_node", None)
+        cluster_glue = getattr(self, "cluster_glue", None)
         if cluster_glue is not None:  # CONFIG SET of cluster-* directives reaches the core
             cluster_glue.reconfigure(self)
 

@@ -3,8 +3,8 @@
 
 ``DEBUG BUS-ISOLATE <node-id> [<node-id> ...]`` makes this node drop all node-to-node traffic
 with those nodes until ``DEBUG BUS-HEAL``, as a network partition would: bus links are closed,
-reconnects fail, messages are dropped (``node.bus``), and replication links between them are cut
-and refused too (``node.server``'s tick: a replica's link to an isolated master, a master's
+reconnects fail, messages are dropped (``node.drivers.bus``), and replication links between them are cut
+and refused too (``node.drivers.client_server``'s tick: a replica's link to an isolated master, a master's
 replica connections from isolated nodes). Client connections are not affected. Naming this node's own id cuts it off from every node, so one command
 on one node partitions it away. The ids are added to the set (repeated calls accumulate);
 unknown ids are accepted (they may be known later). ``BUS-HEAL`` clears the whole set. Both
@@ -24,7 +24,7 @@ from node.session import Session
 
 
 def _glue(ctx: Session):  # type: ignore[no-untyped-def]
-    glue = ctx.node.cluster_node
+    glue = ctx.node.cluster_glue
     if glue is None:
         raise RespError(CLUSTER_DISABLED)
     return glue

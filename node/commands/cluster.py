@@ -1,6 +1,6 @@
 """CLUSTER subcommands (Redis 7.0's clusterCommand), thin over the pure core ``gossip``.
 
-Every handler first needs the node's ``ClusterGlue`` (``node.cluster_node``): a node started without
+Every handler first needs the node's ``ClusterGlue`` (``node.cluster_glue``): a node started without
 ``cluster-enabled yes`` has none and answers "This instance has cluster support disabled", like
 Redis before it looks at the subcommand (arity errors come first, from the dispatcher). The core
 checks and raises ``ClusterCommandError`` with Redis's texts; argument parsing that Redis does
@@ -96,7 +96,7 @@ _HELP = (
 
 
 def _cluster(ctx: Session) -> ClusterGlue:
-    cluster = ctx.node.cluster_node
+    cluster = ctx.node.cluster_glue
     if cluster is None:
         raise RespError(CLUSTER_DISABLED)
     return cluster

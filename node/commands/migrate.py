@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 The handler stays pure and synchronous: it talks to the target through
 ``NodeState.migrate_transport`` (a ``MigrateTransport``; the real one, with blocking sockets, is
-the driver module ``node.migrate_link``; unit tests use a fake). Like Redis, the whole node waits
+the driver module ``node.drivers.migrate_link``; unit tests use a fake). Like Redis, the whole node waits
 while MIGRATE runs: no other client is served between the moment a key is sent and the moment it
 is deleted here, which is what makes MIGRATE atomic per key (a key exists on exactly one side at
 every moment a client can observe).

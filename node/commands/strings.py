@@ -454,7 +454,7 @@ def decrby_command(ctx: Session, argv: list[bytes]) -> object:
 def incrbyfloat_command(ctx: Session, argv: list[bytes]) -> object:
     """Redis's ``incrbyfloatCommand``: long double sum, printed ``%.17Lf`` minus trailing zeros.
 
-    See ``node.commands.long_double`` for why this is not Python float arithmetic."""
+    See ``node.long_double`` for why this is not Python float arithmetic."""
     key = argv[1]
     value = _string_for_write(ctx, key)
     current = long_double.ZERO if value is None else long_double.parse(value)

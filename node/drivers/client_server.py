@@ -133,7 +133,7 @@ class ClientServer:
                 self.after_external_batch,
                 self._nursery,  # type: ignore[arg-type]
             )
-            glue = self.node.cluster_node
+            glue = self.node.cluster_glue
             if glue is not None:
                 self.repl_link.partitioned = glue.master_cut_off
         return self.repl_link
@@ -155,7 +155,7 @@ class ClientServer:
         """DEBUG BUS-ISOLATE is a partition: replication links across it drop as well (the
         replica's link to an isolated master, an isolated replica's connection here)."""
         node = self.node
-        glue = node.cluster_node
+        glue = node.cluster_glue
         link = self.repl_link
         if link is not None and glue.master_cut_off():
             link.drop_connection()  # its task waits for the heal before reconnecting
@@ -193,7 +193,7 @@ class ClientServer:
             self._driver.periodic(now)  # type: ignore[union-attr]
             if timed_out_replicas:
                 self._kill(timed_out_replicas)
-            if node.cluster_node is not None and node.cluster_node.isolated:
+            if node.cluster_glue is not None and node.cluster_glue.isolated:
                 self.cut_partitioned_replication()
             if node.events:
                 await self.drain_events()

@@ -138,7 +138,7 @@ class EpollClientLoop:
         wall_ms = self.wall_ms
         wait_readable = trio.lowlevel.wait_readable
         read, finish = self._read, self._finish_batch
-        glue = node.cluster_node
+        glue = node.cluster_glue
         while True:
             await wait_readable(epoll)
             self.now_ms = wall_ms()

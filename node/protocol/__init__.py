@@ -1,5 +1,5 @@
 """Pure RESP protocol layer: request parsing, reply encoding, command table, keyslot, error texts.
 
-Nothing here awaits, reads a clock or touches a socket; the trio driver in ``node.server`` feeds
-bytes in and writes the bytes that come out.
+Nothing here awaits, reads a clock or touches a socket; the trio drivers in ``node.drivers`` feed
+bytes in and write the bytes that come out.
 """

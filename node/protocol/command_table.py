@@ -19,7 +19,7 @@ from functools import cache
 from node.protocol import overlay
 from node.protocol.commands import CommandSpec, KeySpec, redis_command_specs
 from node.protocol.keys import command_has_keys
-from node.protocol.resp import Map, SetReply
+from node.protocol.resp import Map, SetReply, SimpleString
 
 Handler = Callable[..., object]
 
@@ -32,6 +32,7 @@ class Command:
         "handler",
         "is_write",
         "max_args",
+        "may_replicate",
         "min_args",
         "multi_immediate",
         "name",
@@ -73,6 +74,7 @@ class Command:
         self.skip_slowlog = "skip_slowlog" in flags
         self.multi_immediate = overlay.MULTI_IMMEDIATE in flags
         self.pubsub_context = overlay.PUBSUB_CONTEXT in flags
+        self.may_replicate = overlay.MAY_REPLICATE in flags
         # Sharded Pub/Sub: 1 when argv[1] is a shard channel, 2 when all of argv[1:] are.
         self.shard_channels = (
             1 if overlay.SHARD_CHANNEL in flags else 2 if overlay.SHARD_CHANNELS in flags else 0
@@ -162,11 +164,11 @@ def rcsim_spec(row: overlay.RcsimCommand) -> CommandSpec:
     info = [
         row.name.encode(),
         row.arity,
-        SetReply([f.encode() for f in row.flags]),
+        SetReply([SimpleString(f.encode()) for f in row.flags]),
         first,
         last,
         step,
-        SetReply([("@" + c).encode() for c in acl]),
+        SetReply([SimpleString(("@" + c).encode()) for c in acl]),
         SetReply([]),
         SetReply([_key_spec_reply(ks) for ks in row.key_specs]),
         SetReply([subcommands[n].info_reply for n in sorted(subcommands)]),
@@ -206,7 +208,7 @@ def rcsim_spec(row: overlay.RcsimCommand) -> CommandSpec:
 def _key_spec_reply(ks: overlay.RcsimKeySpec) -> Map:
     return Map(
         [
-            (b"flags", SetReply([f.encode() for f in ks.flags])),
+            (b"flags", SetReply([SimpleString(f.encode()) for f in ks.flags])),
             (b"begin_search", Map([(b"type", b"index"), (b"spec", Map([(b"index", ks.index)]))])),
             (
                 b"find_keys",

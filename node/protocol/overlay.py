@@ -22,6 +22,7 @@ PUBSUB_CONTEXT = "rcsim_pubsub_context"  # allowed to a RESP2 client in subscrib
 SHARD_CHANNEL = "rcsim_shard_channel"  # argv[1] is a shard channel, routed like a key
 SHARD_CHANNELS = "rcsim_shard_channels"  # argv[1:] are shard channels, routed like keys
 NO_FAST_PATH = "rcsim_no_fast_path"  # always takes the dispatcher's general path
+MAY_REPLICATE = "rcsim_may_replicate"  # Redis's CMD_MAY_REPLICATE (not shown by COMMAND INFO)
 
 OVERLAY_FLAGS: dict[str, frozenset[str]] = {
     # processCommand: inside MULTI everything is queued except these.
@@ -39,8 +40,11 @@ OVERLAY_FLAGS: dict[str, frozenset[str]] = {
     "punsubscribe": frozenset((PUBSUB_CONTEXT,)),
     "ssubscribe": frozenset((PUBSUB_CONTEXT, SHARD_CHANNELS)),
     "sunsubscribe": frozenset((PUBSUB_CONTEXT, SHARD_CHANNELS)),
-    # Sharded Pub/Sub: routed like keys but never looked up (Redis's is_pubsubshard).
-    "spublish": frozenset((SHARD_CHANNEL,)),
+    # Sharded Pub/Sub: routed like keys but never looked up (Redis's is_pubsubshard); and, with
+    # PUBLISH and PFCOUNT, Redis's CMD_MAY_REPLICATE: a read-only script refuses them as writes.
+    "spublish": frozenset((SHARD_CHANNEL, MAY_REPLICATE)),
+    "publish": frozenset((MAY_REPLICATE,)),
+    "pfcount": frozenset((MAY_REPLICATE,)),
 }
 
 

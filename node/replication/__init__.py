@@ -2,7 +2,7 @@
 
 See ``state`` (the data), ``stream`` (what a master propagates and how) and ``roles`` (role
 changes, PSYNC decisions, the replica side, acks and WAIT). The drivers
-(``node/repl_link.py``) do the I/O and call the functions re-exported here.
+(``node/drivers/repl_link.py``) do the I/O and call the functions re-exported here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Events the replication core appends to ``node.events`` for the driver (``node/repl_link.py``).
+"""Events the replication core appends to ``node.events`` for the driver (``node/drivers/repl_link.py``).
 
 They live here (re-exported by ``node.state``) so ``node.state`` can import the replication
 state without a cycle.

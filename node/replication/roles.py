@@ -4,7 +4,7 @@ Pure functions over ``node.repl`` (a ``ReplicationState``) that mirror Redis 7.0
 ``replication.c``: ``follow`` is ``replicationSetMaster``, ``promote`` is
 ``replicationUnsetMaster``, ``psync_decision`` is ``masterTryPartialResynchronization`` plus
 ``syncCommand``'s full-resync path, ``apply_stream`` is the master client's command loop on a
-replica. The drivers (``node/repl_link.py``, ``node/server.py``) do the I/O and call these.
+replica. The drivers (``node/drivers/repl_link.py``, ``node/drivers/client_server.py``) do the I/O and call these.
 """
 
 from __future__ import annotations

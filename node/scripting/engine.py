@@ -54,9 +54,6 @@ WRONG_ARITY = b"Wrong number of args calling Redis command from script"
 NOT_ALLOWED = b"This Redis command is not allowed from script"
 WRITE_IN_READ_ONLY = b"Write commands are not allowed from read-only scripts."
 NOT_IN_SCRIPT = b"redis.call/pcall can only be called inside a script invocation"
-# Commands Redis flags CMD_MAY_REPLICATE without showing it in COMMAND INFO: read-only scripts
-# refuse them as they refuse writes.
-MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount"))
 
 
 def _version_num(version: str) -> int:
@@ -230,7 +227,7 @@ class LuaEngine:
         flags = command.spec.flags
         if "noscript" in flags:
             return 2, NOT_ALLOWED
-        if run.read_only and (command.is_write or command.name in MAY_REPLICATE):
+        if run.read_only and (command.is_write or command.may_replicate):  # CMD_MAY_REPLICATE
             return 2, WRITE_IN_READ_ONLY
         if command.is_write:
             run.write_dirty = True

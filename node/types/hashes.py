@@ -404,7 +404,7 @@ def hincrby_command(ctx: Session, argv: list[bytes]) -> object:
 
 def hincrbyfloat_command(ctx: Session, argv: list[bytes]) -> object:
     """``hincrbyfloatCommand``: long double sum printed as INCRBYFLOAT prints it (see
-    ``node.commands.long_double``); an infinite increment is refused before the lookup."""
+    ``node.long_double``); an infinite increment is refused before the lookup."""
     increment = long_double.parse(argv[3])
     if increment is None:
         raise not_float()

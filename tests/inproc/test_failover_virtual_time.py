@@ -98,7 +98,7 @@ async def test_replica_elected_after_its_master_is_partitioned_away(autojump_clo
             lambda: (
                 replica.repl.link_status == "up"
                 and all(c.lookup(ids[REPLICA]).is_replica for c in clusters.values())
-                and all(node.cluster_node.state_ok for node in nodes.values())
+                and all(node.cluster_glue.state_ok for node in nodes.values())
             ),
             "the replica is synced and the cluster is ok",
         )

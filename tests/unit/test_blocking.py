@@ -2,7 +2,7 @@
 
 Connections are ``ClientConnection`` objects fed raw RESP; ``node.now_ms`` is the clock; the
 driver's part (serve ready keys, expire deadlines, hand released replies back) is done by
-hand with the same calls ``node.server`` makes.
+hand with the same calls ``node.drivers.client_server`` makes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The node side of the cluster core's outbox (node.cluster_node), nodes.conf writing
+"""The node side of the cluster core's outbox (node.cluster_glue), nodes.conf writing
 (node.runtime.storage.DiskInPlaceFile) and the bus driver's pump, without sockets."""
 
 from __future__ import annotations

@@ -177,3 +177,38 @@ def test_rejected_calls_are_counted_against_the_command(session):
     assert isinstance(execute(session, [b"GET", b"a", b"b"]), RespError)
     assert get.stats[2] == before[2] + 1
     assert get.stats[0] == before[0]  # not a call
+
+
+def test_an_rcsim_only_row_is_a_real_command_in_command_info_and_docs():
+    """The overlay's rows (node.protocol.overlay.RCSIM_COMMANDS, the fault family's home) get
+    served, arity-checked and described by COMMAND like Redis's own commands."""
+    from node.protocol.command_table import build_command_table, rcsim_spec
+    from node.protocol.overlay import RcsimCommand, RcsimKeySpec
+    from node.protocol.resp import encode
+
+    row = RcsimCommand(
+        name="rcsim-probe",
+        arity=-2,
+        flags=("readonly", "fast"),
+        summary="Answer the key it was given (a test row).",
+        acl_categories=("read",),
+        key_specs=(RcsimKeySpec(flags=("RO", "access")),),
+    )
+    specs = dict(command_specs())
+    specs[row.name] = rcsim_spec(row)
+    table = build_command_table({**collect_handlers(), row.name: lambda ctx, argv: argv[1]}, specs)
+    node = make_node(Config(), rng=random.Random(3))
+    node.commands = table
+    session = Session(node, 1)
+    assert execute(session, [b"RCSIM-PROBE", b"k"]) == b"k"
+    assert execute(session, [b"rcsim-probe"]).text == (
+        "ERR wrong number of arguments for 'rcsim-probe' command"
+    )
+    info = encode(execute(session, [b"COMMAND", b"INFO", b"rcsim-probe"]), False)
+    assert info.startswith(
+        b"*1\r\n*10\r\n$11\r\nrcsim-probe\r\n:-2\r\n*2\r\n+readonly\r\n+fast\r\n"
+    )
+    assert b"@read" in info and b"RO" in info
+    docs = encode(execute(session, [b"COMMAND", b"DOCS", b"rcsim-probe"]), False)
+    assert b"Answer the key it was given (a test row)." in docs
+    assert execute(session, [b"COMMAND", b"GETKEYS", b"rcsim-probe", b"k"]) == [b"k"]

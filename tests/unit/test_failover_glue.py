@@ -1,4 +1,4 @@
-"""The node side of failover (node.cluster_node): the core's MyMasterChanged /
+"""The node side of failover (node.cluster_glue): the core's MyMasterChanged /
 PromotedToMaster / ManualFailoverPause events reach node.replication and the client pause,
 the replication offset reaches the core, a replica by nodes.conf starts replicating, and the
 CLUSTER FAILOVER / REPLICATE / DEBUG BUS-ISOLATE handlers; no sockets."""
