@@ -32,20 +32,7 @@ from node.protocol.errors import (
     TRYAGAIN,
     RespError,
 )
-from node.protocol.keys import keys_with_flags
 from node.protocol.keyslot import key_slot
-
-
-def request_keys(command: Any, argv: list[bytes]) -> list[bytes]:
-    """The keys (or shard channels) of one request, as getKeysFromCommandWithSpecs finds them.
-    Arguments a key spec cannot parse name no key: the handler reports the error."""
-    shard = command.shard_channels
-    if shard:
-        return argv[1:2] if shard == 1 else argv[1:]
-    try:
-        return [argv[pos] for pos, _flags in keys_with_flags(command.spec, argv)]
-    except (RespError, ValueError, IndexError):
-        return []
 
 
 def route(session: Any, command: Any, argv: list[bytes], cluster: Any) -> RespError | None:
@@ -68,7 +55,7 @@ def route(session: Any, command: Any, argv: list[bytes], cluster: Any) -> RespEr
     db = session.node.dbs[0]
     now_ms = session.node.now_ms
     for queued, queued_argv in requests:
-        for key in request_keys(queued, queued_argv):
+        for key in queued.request_keys(queued_argv):
             if firstkey is None:
                 firstkey = key
                 slot = key_slot(key)
@@ -118,7 +105,7 @@ def route(session: Any, command: Any, argv: list[bytes], cluster: Any) -> RespEr
 
 
 def _key_count(requests: Any) -> int:
-    return sum(len(request_keys(queued, queued_argv)) for queued, queued_argv in requests)
+    return sum(len(queued.request_keys(queued_argv)) for queued, queued_argv in requests)
 
 
 def _cluster_down(session: Any, is_write: bool, pubsub_shard: bool) -> RespError | None:

@@ -186,7 +186,7 @@ class BusDriver:
             with link.scope:
                 if connect is not None:
                     timeout = max(0.1, self.state.config.node_timeout_ms / 1000)
-                    if self._cut(connect.node_id) and not await self._wait_heal(
+                    if self.cluster.cut_off(connect.node_id) and not await self._wait_heal(
                         connect.node_id, timeout
                     ):
                         return
@@ -252,7 +252,7 @@ class BusDriver:
             for message in messages:
                 if link.dropped_by_core:
                     return
-                if self.cluster.isolated and self._cut(message.header.sender):
+                if self.cluster.isolated and self.cluster.cut_off(message.header.sender):
                     link.scope.cancel()  # fault injection: this peer is cut off
                     return
                 now = self._now()
@@ -264,14 +264,10 @@ class BusDriver:
 
     # ------------------------------------------------------------------ fault injection
 
-    def _cut(self, node_id: str | None) -> bool:
-        isolated = self.cluster.isolated
-        return bool(isolated) and (node_id in isolated or self.state.my_id in isolated)
-
     async def _wait_heal(self, node_id: str, timeout: float) -> bool:
         """A connect to an isolated node: fail after ``timeout`` unless healed before."""
         with trio.move_on_after(timeout):
-            while self._cut(node_id):
+            while self.cluster.cut_off(node_id):
                 await trio.sleep(0.05)
             return True
         return False
@@ -280,7 +276,7 @@ class BusDriver:
         """Close every link whose peer is isolated (DEBUG BUS-ISOLATE just ran)."""
         for link_id, link in list(self.links.items()):
             core_link = self.state.links.get(link_id)
-            if core_link is not None and self._cut(core_link.node_id):
+            if core_link is not None and self.cluster.cut_off(core_link.node_id):
                 link.scope.cancel()
 
 

@@ -18,7 +18,8 @@ from functools import cache
 
 from node.protocol import overlay
 from node.protocol.commands import CommandSpec, KeySpec, redis_command_specs
-from node.protocol.keys import command_has_keys
+from node.protocol.errors import RespError
+from node.protocol.keys import command_has_keys, keys_with_flags
 from node.protocol.resp import Map, SetReply, SimpleString
 
 Handler = Callable[..., object]
@@ -102,6 +103,18 @@ class Command:
         )
         # calls, nanoseconds, rejected_calls, failed_calls (INFO commandstats shows usec)
         self.stats = [0, 0, 0, 0]
+
+    def request_keys(self, argv: list[bytes]) -> list[bytes]:
+        """The keys (or shard channels) of one request, as Redis's cluster routing finds them
+        (getKeysFromCommandWithSpecs; shard channels for sharded Pub/Sub). Arguments a key
+        spec cannot parse name no key: the handler reports the error."""
+        shard = self.shard_channels
+        if shard:
+            return argv[1:2] if shard == 1 else argv[1:]
+        try:
+            return [argv[pos] for pos, _flags in keys_with_flags(self.spec, argv)]
+        except (RespError, ValueError, IndexError):
+            return []
 
 
 @cache
