@@ -218,17 +218,25 @@ class EpollClientLoop:
 
         self._read_ready(self.epoll.poll(0), read)
 
-    def _read_while_busy(self, conn: _SocketConn, busy: Callable) -> None:
-        """``_read`` for a busy script: the replies go out at once."""
+    def _receive(self, conn: _SocketConn) -> bytes | None:
+        """What a ready connection sent; None when nothing came yet or it closed (closed
+        here, on EOF or a socket error)."""
         try:
             data = conn.raw.recv(RECV_BYTES)
         except BlockingIOError:
-            return
+            return None
         except OSError:
             self._close(conn)
-            return
+            return None
         if not data:
             self._close(conn)
+            return None
+        return data
+
+    def _read_while_busy(self, conn: _SocketConn, busy: Callable) -> None:
+        """``_read`` for a busy script: the replies go out at once."""
+        data = self._receive(conn)
+        if data is None:
             return
         proto = conn.proto
         out = proto.feed(data, self.now_ms, busy)
@@ -238,15 +246,8 @@ class EpollClientLoop:
             self._close(conn)
 
     def _read(self, conn: _SocketConn) -> None:
-        try:
-            data = conn.raw.recv(RECV_BYTES)
-        except BlockingIOError:
-            return
-        except OSError:
-            self._close(conn)
-            return
-        if not data:
-            self._close(conn)
+        data = self._receive(conn)
+        if data is None:
             return
         node = self.node
         node.stats.total_net_input_bytes += len(data)

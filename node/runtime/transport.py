@@ -2,7 +2,7 @@
 
 ``TcpTransport`` is plain TCP (what a node process uses). ``MemoryNetwork`` is a network inside
 one ``trio.run``, for many nodes in one process (Tier T tests, simulations): each node gets a
-``MemoryTransport`` bound to its own host name (``network.transport("10.0.0.1")``), so the
+``MemoryTransport`` bound to its own host name (``network.transport("127.0.10.1")``), so the
 network knows which side of a partition every connection is on.
 
 What the memory network models, per direction of each link (a pair of host names):

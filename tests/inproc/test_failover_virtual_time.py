@@ -25,15 +25,15 @@ from node.runtime import MemoryNetwork, MemoryStorage, Runtime
 
 PORT = 7000
 NODE_TIMEOUT_MS = 1000
-MASTERS = ("10.0.0.1", "10.0.0.2", "10.0.0.3")
-REPLICA = "10.0.0.4"
+MASTERS = ("127.0.10.1", "127.0.10.2", "127.0.10.3")
+REPLICA = "127.0.10.4"
 SLOTS = ((0, 5460), (5461, 10922), (10923, 16383))
 KEY = b"{b}key"  # slot 3300
 
 
 async def call(network: MemoryNetwork, host: str, *args: bytes | str | int) -> object:
     """One command to the node on ``host`` from a client host, over the memory network."""
-    stream = await network.transport("10.0.0.100").connect(host, PORT)
+    stream = await network.transport("127.0.10.100").connect(host, PORT)
     async with stream:
         argv = [a if isinstance(a, bytes) else str(a).encode() for a in args]
         await stream.send_all(encode_command(argv))
