@@ -47,6 +47,7 @@ _LARGE_COUNT = re.compile(rb"\*[0-9]{5}")
 _SENTINEL_TOKEN = b"\x00rcsim-boundary\xff"
 _SENTINEL_FRAME = b"*1\r\n$%d\r\n%s\r\n" % (len(_SENTINEL_TOKEN), _SENTINEL_TOKEN)
 _SENTINEL_ITEM = [_SENTINEL_TOKEN]
+_JOIN = b"".join
 
 
 class ProtocolError(Exception):
@@ -221,14 +222,20 @@ class RequestParser:
             self._reader = hiredis.Reader()
             return None
         items.pop()
-        for item in items:
-            # An empty or null array (ignored by Redis), a nested array or a non-bulk element
-            # (an error for Redis): let the slow path handle the read exactly.
-            if not item or type(item) is not list:
-                return None
-            for arg in item:
-                if type(arg) is not bytes:
-                    return None
+        # Only non-empty arrays of bulk strings take this path: an empty or null array (ignored
+        # by Redis), a nested array, a top-level non-array or a non-bulk element (an error for
+        # Redis) leave it for the slow path, which handles the read exactly. ``all`` finds the
+        # empty ones; joining each request's arguments (C code) raises TypeError for anything
+        # but bytes - an int, None, a list, an error, or the ints of a top-level bulk string -
+        # at half the cost of a Python loop over the arguments.
+        if not all(items):
+            return None
+        join = _JOIN
+        try:
+            for item in items:
+                join(item)
+        except TypeError:
+            return None
         return items
 
     def _slow(self, data: bytes) -> list[list[bytes]]:
