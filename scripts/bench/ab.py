@@ -4,8 +4,9 @@
 The node and cluster benchmarks compare rcsim with redis-server; this one answers "did my change
 make the node slower?" without the noise of two separate runs. Both nodes run at once (each from
 its own source tree, through PYTHONPATH), and ``redis-benchmark -q -c 50 -n N -t <tests>`` is run
-against them in alternation, ``--rounds`` times each, with and without ``-P 16``; the median of
-each side and their ratio are printed.
+against them in alternation (which side goes first alternates too), ``--rounds`` times each,
+with and without ``-P 16``; the median of each side and their ratio are printed. Run it with
+``--this`` and ``--base`` on the same checkout to see this machine's noise.
 
 Usage: scripts/bench/ab.py --base /path/to/other/checkout [--this /path/to/checkout]
                            [--tests set,get] [--requests 200000] [--rounds 5]
@@ -68,8 +69,10 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for pipeline in (1, 16):
             runs: dict[str, dict[str, list[float]]] = {"this": {}, "base": {}}
-            for _ in range(args.rounds):
-                for side in ("base", "this"):
+            for round_index in range(args.rounds):
+                # Alternate which side goes first: the machine drifts within a round too.
+                order = ("base", "this") if round_index % 2 == 0 else ("this", "base")
+                for side in order:
                     for name, rps in run_benchmark(
                         ports[side], args.tests, args.requests, pipeline
                     ).items():
